@@ -1,0 +1,354 @@
+//! The call state machine: a caller leg, the flow that drives it, what kefu plays, and (once a
+//! transfer connects) the agent leg it bridges to. Sans-IO: the runtime feeds it datagrams, SIP
+//! happenings and a 20 ms tick, all with `now`, and drains [`CallOutput`]s.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::call::leg::Leg;
+use crate::dialogue::{FlowAction, FlowEvent, FlowRun, PromptRef, TransferOutcome};
+use crate::media::frame::Frame;
+use crate::media::player::Playback;
+use crate::media::prompt::PromptLibrary;
+use crate::media::tone::ToneGenerator;
+
+/// Which leg a datagram or a packet belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegId {
+    Caller,
+    Agent,
+}
+
+/// What the runtime must do for the call.
+#[derive(Debug)]
+pub enum CallOutput {
+    /// Send these RTP (or RTCP) bytes from the leg's socket.
+    Transmit { leg: LegId, rtcp: bool, to: SocketAddr, bytes: Vec<u8> },
+    /// One frame pair for the call recording: caller left, kefu or agent right.
+    Record { caller: Frame, other: Frame },
+    /// Start writing the caller's message to a file (a `record` node).
+    MessageStart { max: Duration },
+    /// One frame of the caller's message.
+    MessageFrame(Frame),
+    /// The message is complete; the runtime answers with [`Call::message_saved`].
+    MessageStop,
+    /// Something for the call record and the live view (`node`, `digit`, ...).
+    Event { kind: &'static str, detail: String },
+    /// Ring this target and bridge it in; answer with [`Call::agent_connected`] or
+    /// [`Call::transfer_failed`].
+    Transfer { target: String, timeout: Duration },
+    /// End the agent leg (BYE to the agent).
+    DropAgent,
+    /// End the call with this stable end cause (BYE to the caller).
+    Hangup { cause: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Running the flow: kefu talks, the caller presses keys.
+    Flow,
+    /// Ringing an agent; the caller hears what the flow played (announce) then silence.
+    Transferring,
+    /// Caller and agent talk through kefu.
+    Bridged,
+    /// Hangup decided; nothing more is sent.
+    Ended,
+}
+
+pub struct Call {
+    caller: Leg,
+    agent: Option<Leg>,
+    flow: FlowRun,
+    prompts: Arc<PromptLibrary>,
+    playback: Playback,
+    tones: Option<ToneGenerator>,
+    phase: Phase,
+    record: bool,
+    /// Set while a `record` node is capturing the caller's message.
+    message_until: Option<Instant>,
+    media_timeout: Duration,
+    answered_at: Instant,
+    outputs: VecDeque<CallOutput>,
+    scratch: Vec<u8>,
+}
+
+impl Call {
+    /// A call just answered at `now`; the flow starts at once so the greeting's first frame goes
+    /// out on the first tick.
+    pub fn new(
+        now: Instant,
+        caller: Leg,
+        flow: FlowRun,
+        prompts: Arc<PromptLibrary>,
+        record: bool,
+        media_timeout: Duration,
+    ) -> Call {
+        let mut call = Call {
+            caller,
+            agent: None,
+            flow,
+            prompts,
+            playback: Playback::new(),
+            tones: None,
+            phase: Phase::Flow,
+            record,
+            message_until: None,
+            media_timeout,
+            answered_at: now,
+            outputs: VecDeque::new(),
+            scratch: Vec::with_capacity(1500),
+        };
+        call.flow.start(now);
+        call.drain_flow(now);
+        call
+    }
+
+    pub fn caller(&self) -> &Leg {
+        &self.caller
+    }
+
+    pub fn flow(&self) -> &FlowRun {
+        &self.flow
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.phase == Phase::Ended
+    }
+
+    pub fn handle_rtp(&mut self, now: Instant, leg: LegId, from: SocketAddr, bytes: &[u8]) {
+        match leg {
+            LegId::Caller => self.caller.handle_rtp(now, from, bytes),
+            LegId::Agent => {
+                if let Some(agent) = &mut self.agent {
+                    agent.handle_rtp(now, from, bytes)
+                }
+            }
+        }
+    }
+
+    pub fn handle_rtcp(&mut self, now: Instant, leg: LegId, bytes: &[u8]) {
+        match (leg, &mut self.agent) {
+            (LegId::Caller, _) => self.caller.handle_rtcp(now, bytes),
+            (LegId::Agent, Some(agent)) => agent.handle_rtcp(now, bytes),
+            (LegId::Agent, None) => {}
+        }
+    }
+
+    /// A digit that arrived by SIP INFO.
+    pub fn handle_info_digit(&mut self, now: Instant, digit: char) {
+        self.on_digit(now, digit);
+    }
+
+    /// The caller put the call on hold or resumed (re-INVITE); media goes to `remote`.
+    pub fn handle_caller_media_change(&mut self, remote: SocketAddr) {
+        self.caller.update_remote(remote);
+    }
+
+    /// The agent answered: bridge from the next tick.
+    pub fn agent_connected(&mut self, now: Instant, agent: Leg) {
+        self.agent = Some(agent);
+        self.playback.stop();
+        self.phase = Phase::Bridged;
+        self.event("transfer", "connected".into());
+        let _ = now;
+    }
+
+    /// The agent did not answer, was busy, or could not be reached: back to the flow.
+    pub fn transfer_failed(&mut self, now: Instant, outcome: TransferOutcome) {
+        self.event("transfer", format!("failed: {outcome:?}"));
+        self.phase = Phase::Flow;
+        self.flow.handle(now, FlowEvent::TransferEnded(outcome));
+        self.drain_flow(now);
+    }
+
+    /// The agent hung up: the flow decides what follows (usually goodbye).
+    pub fn agent_hung_up(&mut self, now: Instant) {
+        self.agent = None;
+        self.event("transfer", "agent hung up".into());
+        self.phase = Phase::Flow;
+        self.flow.handle(now, FlowEvent::TransferEnded(TransferOutcome::Completed));
+        self.drain_flow(now);
+    }
+
+    /// The runtime wrote the caller's message.
+    pub fn message_saved(&mut self, now: Instant, path: String, seconds: f32) {
+        self.event("recording", format!("message {path}"));
+        self.flow.handle(now, FlowEvent::RecordingFinished { path, seconds });
+        self.drain_flow(now);
+    }
+
+    /// Ends the call from outside (API hang-up, shutdown, SIP trouble).
+    pub fn hang_up(&mut self, cause: &str) {
+        if self.phase != Phase::Ended {
+            if self.agent.take().is_some() {
+                self.outputs.push_back(CallOutput::DropAgent);
+            }
+            self.phase = Phase::Ended;
+            self.outputs.push_back(CallOutput::Hangup { cause: cause.to_owned() });
+        }
+    }
+
+    /// The 20 ms clock: one frame in and one frame out on every leg.
+    pub fn handle_tick(&mut self, now: Instant) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        if self.media_timed_out(now) {
+            self.hang_up("media.timeout");
+            return;
+        }
+        let heard = self.caller.pull_frame(now);
+        while let Some(digit) = self.caller.poll_digit() {
+            self.on_digit(now, digit);
+        }
+        if self.flow.poll_timeout().is_some_and(|t| t <= now) {
+            self.flow.handle(now, FlowEvent::Tick);
+            self.drain_flow(now);
+        }
+        if let Some(until) = self.message_until {
+            self.outputs.push_back(CallOutput::MessageFrame(heard));
+            if now >= until {
+                self.stop_message();
+            }
+        }
+        let spoken = match self.phase {
+            Phase::Bridged => {
+                let agent = self.agent.as_mut().expect("a bridged call has an agent leg");
+                let from_agent = agent.pull_frame(now);
+                let to = agent.push_frame(&heard, &mut self.scratch);
+                self.transmit(LegId::Agent, to);
+                from_agent
+            }
+            _ => self.next_spoken_frame(now),
+        };
+        let to = self.caller.push_frame(&spoken, &mut self.scratch);
+        self.transmit(LegId::Caller, to);
+        if self.record {
+            self.outputs.push_back(CallOutput::Record { caller: heard, other: spoken });
+        }
+        if let Some(report) = self.caller.poll_rtcp(now) {
+            let to = rtcp_addr(self.caller.remote());
+            self.outputs.push_back(CallOutput::Transmit { leg: LegId::Caller, rtcp: true, to, bytes: report });
+        }
+        if let Some(agent) = &mut self.agent {
+            if let Some(report) = agent.poll_rtcp(now) {
+                let to = rtcp_addr(agent.remote());
+                self.outputs.push_back(CallOutput::Transmit { leg: LegId::Agent, rtcp: true, to, bytes: report });
+            }
+        }
+    }
+
+    pub fn poll_output(&mut self) -> Option<CallOutput> {
+        self.outputs.pop_front()
+    }
+
+    fn media_timed_out(&self, now: Instant) -> bool {
+        let since = self.caller.last_received().unwrap_or(self.answered_at);
+        now.saturating_duration_since(since) >= self.media_timeout
+    }
+
+    fn next_spoken_frame(&mut self, now: Instant) -> Frame {
+        if let Some(tones) = &mut self.tones {
+            match tones.next_frame() {
+                Some(f) => return f,
+                None => self.tones = None,
+            }
+        }
+        if !self.playback.is_playing() {
+            return Frame::SILENCE;
+        }
+        match self.playback.next_frame() {
+            Some(f) => f,
+            None => {
+                self.flow.handle(now, FlowEvent::PlaybackFinished);
+                self.drain_flow(now);
+                // A new prompt may have been queued; its first frame goes out now, not 20 ms late.
+                self.playback.next_frame().unwrap_or(Frame::SILENCE)
+            }
+        }
+    }
+
+    fn on_digit(&mut self, now: Instant, digit: char) {
+        self.event("digit", digit.to_string());
+        if self.message_until.is_some() {
+            // Any key ends a message (callers are told "press any key when done").
+            self.stop_message();
+            return;
+        }
+        if self.phase == Phase::Bridged {
+            // Keys pressed while talking to an agent go to the agent's phone.
+            if let Some(agent) = &mut self.agent {
+                agent.send_digit(digit);
+            }
+            return;
+        }
+        self.flow.handle(now, FlowEvent::Digit(digit));
+        self.drain_flow(now);
+    }
+
+    fn stop_message(&mut self) {
+        self.message_until = None;
+        self.outputs.push_back(CallOutput::MessageStop);
+    }
+
+    fn drain_flow(&mut self, now: Instant) {
+        while let Some(action) = self.flow.poll_action() {
+            match action {
+                FlowAction::NodeEntered { name } => self.event("node", name),
+                FlowAction::Play { prompts, .. } => {
+                    for p in &prompts {
+                        self.queue_prompt(p);
+                    }
+                }
+                FlowAction::StopPlayback => self.playback.stop(),
+                FlowAction::StartRecording { max_seconds, beep, .. } => {
+                    if beep {
+                        self.tones = Some(ToneGenerator::beep());
+                    }
+                    let max = Duration::from_secs(u64::from(max_seconds));
+                    self.message_until = Some(now + max);
+                    self.outputs.push_back(CallOutput::MessageStart { max });
+                }
+                FlowAction::StopRecording => {
+                    if self.message_until.is_some() {
+                        self.stop_message();
+                    }
+                }
+                FlowAction::Transfer { target, timeout_ms, .. } => {
+                    self.phase = Phase::Transferring;
+                    self.event("transfer", format!("ringing {target}"));
+                    let timeout = Duration::from_millis(u64::from(timeout_ms));
+                    self.outputs.push_back(CallOutput::Transfer { target, timeout });
+                }
+                FlowAction::Hangup { cause } => self.hang_up(&cause),
+            }
+        }
+    }
+
+    fn queue_prompt(&mut self, prompt: &PromptRef) {
+        match self.prompts.get(prompt.name()) {
+            Some(p) => self.playback.enqueue(p),
+            // Flows are checked against the prompt library at start, so this is a broken
+            // invariant in the library, not bad input; keep the call going in silence.
+            None => tracing::error!(prompt = prompt.name(), "prompt vanished from the library"),
+        }
+    }
+
+    fn transmit(&mut self, leg: LegId, to: SocketAddr) {
+        if !self.scratch.is_empty() {
+            let bytes = std::mem::take(&mut self.scratch);
+            self.outputs.push_back(CallOutput::Transmit { leg, rtcp: false, to, bytes });
+        }
+    }
+
+    fn event(&mut self, kind: &'static str, detail: String) {
+        self.outputs.push_back(CallOutput::Event { kind, detail });
+    }
+}
+
+/// RTCP goes to the port after RTP (RFC 3550 §11) unless rtcp-mux was negotiated.
+fn rtcp_addr(rtp: SocketAddr) -> SocketAddr {
+    SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))
+}

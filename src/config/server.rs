@@ -1,0 +1,219 @@
+//! `sip-config/kefu.toml`: listeners, RTP ports, limits, agent phones, queues and trunks.
+//! Every field has a default so that an empty file (or none at all) gives a working server.
+
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// The whole of kefu.toml.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub sip: SipSection,
+    pub http: HttpSection,
+    pub rtp: RtpSection,
+    pub data: DataSection,
+    pub limits: LimitsSection,
+    /// Agent phones allowed to REGISTER (digest credentials).
+    pub agents: Vec<AgentAccount>,
+    /// Named groups of agents that `transfer` nodes can target as `queue:<name>`.
+    pub queues: Vec<Queue>,
+    /// Outbound SIP trunks (the dialer and SIP-URI transfers use them).
+    pub trunks: Vec<Trunk>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipSection {
+    /// UDP and TCP listen address.
+    pub listen: SocketAddr,
+    /// Address written into Contact and SDP when kefu sits behind NAT; the listen IP otherwise.
+    pub public_ip: Option<std::net::IpAddr>,
+    /// Realm of the digest challenge for REGISTER.
+    pub realm: String,
+}
+
+impl Default for SipSection {
+    fn default() -> Self {
+        SipSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            public_ip: None,
+            realm: "kefu".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSection {
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RtpSection {
+    /// Port range as `"20000-29999"`; each call takes one even port (RTCP on the next odd one).
+    pub ports: String,
+    /// Hang up after this long without a single RTP packet from the caller.
+    pub media_timeout_s: u64,
+    /// Jitter buffer target delay.
+    pub jitter_ms: u32,
+}
+
+impl Default for RtpSection {
+    fn default() -> Self {
+        RtpSection { ports: "20000-29999".into(), media_timeout_s: 30, jitter_ms: 40 }
+    }
+}
+
+impl RtpSection {
+    pub fn port_range(&self) -> Result<RangeInclusive<u16>, ConfigError> {
+        parse_port_range(&self.ports)
+    }
+}
+
+/// Parses `"20000-29999"`.
+pub fn parse_port_range(s: &str) -> Result<RangeInclusive<u16>, ConfigError> {
+    let bad = || ConfigError::Invalid(format!("RTP port range {s:?}: expected LOW-HIGH, e.g. 20000-29999"));
+    let (lo, hi) = s.split_once('-').ok_or_else(bad)?;
+    let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
+    if lo < 1024 || hi < lo.saturating_add(1) {
+        return Err(bad());
+    }
+    Ok(lo..=hi)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSection {
+    /// SQLite database and recordings live here.
+    pub dir: PathBuf,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        DataSection { dir: PathBuf::from("data") }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsSection {
+    pub max_calls: usize,
+    pub invites_per_second: f64,
+    pub invite_burst: f64,
+    /// On SIGTERM, live calls get this long to finish before kefu sends BYE.
+    pub shutdown_grace_s: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection { max_calls: 1000, invites_per_second: 50.0, invite_burst: 100.0, shutdown_grace_s: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentAccount {
+    /// SIP user name the phone registers as; `agent:<name>` in flows.
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    pub name: String,
+    /// Agent names, tried in order.
+    pub agents: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trunk {
+    pub name: String,
+    /// Where INVITEs go, e.g. `sip:carrier.example.com:5060`.
+    pub proxy: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Caller id presented on outbound calls.
+    pub from_user: Option<String>,
+}
+
+impl ServerConfig {
+    /// Parses kefu.toml text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
+        let config: ServerConfig = toml::from_str(text).map_err(|e| ConfigError::Toml {
+            file: path.to_owned(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
+            reason: e.message().to_owned(),
+        })?;
+        config.rtp.port_range()?;
+        for q in &config.queues {
+            for a in &q.agents {
+                if !config.agents.iter().any(|acc| &acc.name == a) {
+                    return Err(ConfigError::Invalid(format!(
+                        "{}: queue {:?} lists agent {a:?}, which has no [[agents]] entry",
+                        path.display(),
+                        q.name
+                    )));
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_contract_defaults() {
+        let c = ServerConfig::parse("", Path::new("kefu.toml")).expect("empty config is valid");
+        assert_eq!(c.sip.listen.to_string(), "127.0.0.1:5060");
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.rtp.port_range().expect("default range"), 20000..=29999);
+        assert_eq!(c.data.dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let text = "[sip]\nlisten = \"127.0.0.1:5060\"\n\n[rtp]\nports = 5\n";
+        let e = ServerConfig::parse(text, Path::new("sip-config/kefu.toml")).unwrap_err();
+        assert!(e.to_string().starts_with("sip-config/kefu.toml:5: "), "{e}");
+        let e = ServerConfig::parse("[sip]\nlisten_on = 1\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("k.toml:2"), "{e}");
+    }
+
+    #[test]
+    fn queues_must_name_known_agents() {
+        let text = "[[agents]]\nname = \"1001\"\npassword = \"x\"\n[[queues]]\nname = \"agents\"\nagents = [\"1002\"]\n";
+        let e = ServerConfig::parse(text, Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("\"1002\""), "{e}");
+    }
+
+    #[test]
+    fn port_ranges() {
+        assert!(parse_port_range("20000-20001").is_ok());
+        assert!(parse_port_range("20000").is_err());
+        assert!(parse_port_range("30000-20000").is_err());
+        assert!(parse_port_range("80-90").is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! What goes into a running flow (events) and what comes out of it (actions).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::flow::{NodeName, PromptRef, TransferTarget};
+
+/// A flow's variables: name to value. Digits collected, recording paths and whatever the
+/// caller of `FlowRun::new` put in (caller number, account...).
+pub type Vars = BTreeMap<String, String>;
+
+/// Something the driver reports to a running flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowEvent {
+    /// The caller pressed a key (`0`-`9`, `*`, `#`, `A`-`D`; other characters are ignored).
+    Digit(char),
+    /// The last `Play` ran to its end. Not sent for a play that the flow stopped.
+    PlaybackFinished,
+    /// The last `Transfer` is over.
+    TransferEnded { outcome: TransferOutcome },
+    /// The last `StartRecording` is over and its file is complete.
+    RecordingFinished { path: PathBuf, seconds: u32 },
+    /// The instant from `poll_timeout()` has been reached.
+    Tick,
+}
+
+/// How a transfer ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferOutcome {
+    /// An agent answered, talked, and the agent side has since hung up.
+    Answered,
+    Busy,
+    NoAnswer,
+    /// Unreachable, rejected, no agent in the queue...: the reason is for the call record.
+    Failed(String),
+}
+
+/// Something a running flow asks the driver to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowAction {
+    /// The flow moved to this node (the call record keeps the path).
+    NodeEntered { name: NodeName },
+    /// Play these prompts one after the other, then report `PlaybackFinished`. Never sent while
+    /// another play is running. `interruptible`: the caller may cut it short (the flow itself
+    /// handles keys; this tells the driver whether caller speech may too).
+    Play {
+        prompts: Vec<PromptRef>,
+        interruptible: bool,
+    },
+    /// Stop the running play at once; no `PlaybackFinished` follows.
+    StopPlayback,
+    /// Record the caller (after a tone if `beep`) until `StopRecording`, `max_seconds`, or
+    /// `silence_seconds` of silence, then report `RecordingFinished`.
+    StartRecording {
+        max_seconds: u32,
+        silence_seconds: Option<u32>,
+        beep: bool,
+    },
+    /// Finish the running recording; `RecordingFinished` follows.
+    StopRecording,
+    /// Play `announce` to the caller, then ring `target` for up to `timeout` and bridge the
+    /// call if answered; report `TransferEnded` once that is over.
+    Transfer {
+        target: TransferTarget,
+        timeout: Duration,
+        announce: Vec<PromptRef>,
+    },
+    /// End the call (stopping whatever plays or records). The flow is finished.
+    Hangup { cause: EndCause },
+}
+
+/// A stable end-cause code for the call record, such as `flow.hangup`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EndCause(Cow<'static, str>);
+
+impl EndCause {
+    /// A `hangup` node without its own cause.
+    pub const HANGUP: EndCause = EndCause(Cow::Borrowed("flow.hangup"));
+    /// A menu or collect ran out of attempts and has no `on_failure`.
+    pub const NO_INPUT: EndCause = EndCause(Cow::Borrowed("flow.no_input"));
+    /// Too many nodes in a row without any event: the flow goes round in circles.
+    pub const LOOP: EndCause = EndCause(Cow::Borrowed("flow.loop"));
+    /// The flow's `max_duration_s` was reached.
+    pub const MAX_DURATION: EndCause = EndCause(Cow::Borrowed("flow.max_duration"));
+    /// A transfer failed and its node has no `on_failure`.
+    pub const TRANSFER_FAILED: EndCause = EndCause(Cow::Borrowed("flow.transfer_failed"));
+    /// A transferred call ended and its node has no `next`.
+    pub const TRANSFER_ENDED: EndCause = EndCause(Cow::Borrowed("flow.transfer_ended"));
+    /// The flow refers to a node it does not have (only possible for a hand-built `Flow`).
+    pub const BROKEN: EndCause = EndCause(Cow::Borrowed("flow.broken"));
+
+    /// A cause written in a flow file (already checked to be `flow.<word>`).
+    pub fn from_flow(code: &str) -> Self {
+        EndCause(Cow::Owned(code.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EndCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,83 @@
+//! The `kefu` command: parse arguments, run one subcommand, exit non-zero with a one-line reason.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "kefu", version, about = "Self-hosted voice customer service for e-commerce")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the call server: SIP, RTP, IVR flows, HTTP API.
+    Serve(ServeArgs),
+    /// Recent and live calls.
+    #[command(subcommand)]
+    Calls(kefu::cli::calls::CallsCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// kefu.toml; its folder also holds dialplan.toml and flows/. Default: ./sip-config/kefu.toml
+    /// if present, else the embedded demo configuration.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where the database and recordings live (default ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// SIP listen address, UDP and TCP (default 127.0.0.1:5060).
+    #[arg(long)]
+    sip_listen: Option<SocketAddr>,
+    /// HTTP listen address for the API, /metrics and /healthz (default 127.0.0.1:8080).
+    #[arg(long)]
+    http_listen: Option<SocketAddr>,
+    /// RTP port range, e.g. 20000-29999.
+    #[arg(long)]
+    rtp_ports: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kefu: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => {
+                kefu::runtime::logging::init(args.log_json);
+                let overrides = kefu::config::Overrides {
+                    config_file: args.config,
+                    data_dir: args.data_dir,
+                    sip_listen: args.sip_listen,
+                    http_listen: args.http_listen,
+                    rtp_ports: args.rtp_ports,
+                };
+                kefu::runtime::serve(overrides).await
+            }
+            Command::Calls(cmd) => {
+                let data_dir = std::env::var_os("KEFU_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| "data".into());
+                kefu::cli::calls::run(cmd, &data_dir).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kefu: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Shared pieces of the real-peer tests: a kefu server on ports of its own, SIPp runs, and a
+//! minimal RTP peer written independently of kefu's own RTP code (so the test does not grade
+//! kefu with kefu).
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Ports for one test: spread by process id so parallel test binaries do not collide.
+fn next_base() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let slot = NEXT.fetch_add(1, Ordering::Relaxed);
+    let pid_spread = (std::process::id() % 50) as u16;
+    30000 + (pid_spread * 10 + slot) * 40
+}
+
+/// A running `kefu serve` with its own ports and data dir; killed on drop.
+pub struct Kefu {
+    pub child: Child,
+    pub sip: SocketAddr,
+    pub http: SocketAddr,
+    pub data: tempfile::TempDir,
+    pub log: PathBuf,
+}
+
+impl Kefu {
+    pub fn start() -> Kefu {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Kefu {
+        let base = next_base();
+        let data = tempfile::tempdir().expect("temp dir");
+        let sip: SocketAddr = format!("127.0.0.1:{base}").parse().expect("addr");
+        let http: SocketAddr = format!("127.0.0.1:{}", base + 1).parse().expect("addr");
+        let rtp = format!("{}-{}", base + 2, base + 39);
+        let log = data.path().join("kefu.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+            .args(["serve", "--config", &format!("{REPO}/sip-config/kefu.toml")])
+            .args(["--data-dir", &data.path().display().to_string()])
+            .args(["--sip-listen", &sip.to_string(), "--http-listen", &http.to_string()])
+            .args(["--rtp-ports", &rtp])
+            .args(extra)
+            .env("KEFU_LOG", "info,kefu=debug")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("kefu binary runs");
+        let mut kefu = Kefu { child, sip, http, data, log };
+        kefu.wait_healthy();
+        kefu
+    }
+
+    fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("kefu exited with {status} at start:\n{}", self.log_text());
+            }
+            if self.http_get("/healthz").is_some_and(|(code, _)| code == 200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("kefu did not become healthy:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A plain HTTP/1.1 GET; returns (status, body).
+    pub fn http_get(&self, path: &str) -> Option<(u16, String)> {
+        let mut s = TcpStream::connect_timeout(&self.http, Duration::from_secs(2)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: kefu\r\nConnection: close\r\n\r\n").ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        let code = text.split(' ').nth(1)?.parse().ok()?;
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        Some((code, body))
+    }
+
+    /// Runs the kefu CLI against this server's data dir.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_kefu"))
+            .args(args)
+            .env("KEFU_DATA_DIR", self.data.path())
+            .output()
+            .expect("kefu binary runs")
+    }
+
+    /// `kefu calls show ID --json`, waiting until the call has ended.
+    pub fn ended_call(&self, sip_call_id: &str) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = self.cli(&["calls", "show", sip_call_id, "--json"]);
+            if out.status.success() {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&out.stdout).expect("calls show --json prints JSON");
+                if !v["ended_at"].is_null() {
+                    return v;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "call {sip_call_id} never ended: {}\n{}",
+                    String::from_utf8_lossy(&out.stderr),
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Kefu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs one SIPp scenario from tests/sipp/ against kefu; returns (success, stdout+stderr).
+pub fn sipp(kefu: &Kefu, scenario: &str, keys: &[(&str, &str)], extra: &[&str]) -> (bool, String) {
+    let scenario_path = Path::new(REPO).join("tests/sipp").join(scenario);
+    let mut cmd = Command::new("sipp");
+    cmd.arg(kefu.sip.to_string())
+        .args(["-sf", &scenario_path.display().to_string()])
+        .args(["-i", "127.0.0.1", "-p", "0", "-m", "1", "-s", "4001"])
+        .args(["-timeout", "60s", "-timeout_error", "-nostdin"])
+        .args(["-trace_err", "-error_file"])
+        .arg(kefu.data.path().join(format!("sipp-{scenario}.err")));
+    for (k, v) in keys {
+        cmd.args(["-key", k, v]);
+    }
+    cmd.args(extra);
+    let out = cmd.output().expect("sipp is installed (.ci/install-deps installs sip-tester)");
+    let err_file = std::fs::read_to_string(kefu.data.path().join(format!("sipp-{scenario}.err")))
+        .unwrap_or_default();
+    let text = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        err_file
+    );
+    (out.status.success(), text)
+}
+
+/// G.711 µ-law decode (ITU-T G.711), written out here independently of kefu's codec.
+pub fn ulaw_to_linear(u: u8) -> i16 {
+    let u = !u;
+    let sign = u & 0x80;
+    let exponent = (u >> 4) & 0x07;
+    let mantissa = u & 0x0f;
+    let magnitude = (((mantissa as i32) << 3) + 0x84) << exponent;
+    let value = magnitude - 0x84;
+    (if sign != 0 { -value } else { value }) as i16
+}
+
+/// One RTP packet as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub at: Instant,
+    pub payload_type: u8,
+    pub marker: bool,
+    pub seq: u16,
+    pub timestamp: u32,
+    pub ssrc: u32,
+    pub payload: Vec<u8>,
+}
+
+/// A caller's media endpoint: sends 20 ms packets (silence or RFC 4733 digits) from one socket
+/// and keeps every packet kefu sends back.
+pub struct RtpPeer {
+    pub socket: UdpSocket,
+    pub received: Vec<Received>,
+    seq: u16,
+    timestamp: u32,
+    ssrc: u32,
+    remote: Option<SocketAddr>,
+}
+
+impl RtpPeer {
+    pub fn bind() -> RtpPeer {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind rtp peer");
+        socket.set_read_timeout(Some(Duration::from_millis(2))).expect("timeout");
+        RtpPeer { socket, received: Vec::new(), seq: 1000, timestamp: 8000, ssrc: 0x1234_5678, remote: None }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.socket.local_addr().expect("bound").port()
+    }
+
+    /// The address kefu sends from (known after its first packet).
+    pub fn remote(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    fn send(&mut self, pt: u8, marker: bool, ts: u32, payload: &[u8]) {
+        let Some(to) = self.remote else { return };
+        let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
+        p.extend_from_slice(&self.seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&self.ssrc.to_be_bytes());
+        p.extend_from_slice(payload);
+        self.seq = self.seq.wrapping_add(1);
+        let _ = self.socket.send_to(&p, to);
+    }
+
+    fn receive_for(&mut self, d: Duration) {
+        let end = Instant::now() + d;
+        let mut buf = [0u8; 2048];
+        while Instant::now() < end {
+            if let Ok((n, from)) = self.socket.recv_from(&mut buf) {
+                if n >= 12 && buf[0] >> 6 == 2 {
+                    self.remote.get_or_insert(from);
+                    self.received.push(Received {
+                        at: Instant::now(),
+                        payload_type: buf[1] & 0x7f,
+                        marker: buf[1] & 0x80 != 0,
+                        seq: u16::from_be_bytes([buf[2], buf[3]]),
+                        timestamp: u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]),
+                        ssrc: u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]),
+                        payload: buf[12..n].to_vec(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for kefu's first packet.
+    pub fn wait_first_packet(&mut self, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while self.remote.is_none() && Instant::now() < end {
+            self.receive_for(Duration::from_millis(20));
+        }
+        self.remote.is_some()
+    }
+
+    /// Sends `silence_payload` every 20 ms for `d`, receiving meanwhile.
+    pub fn talk(&mut self, d: Duration, pt: u8, silence_payload: &[u8], ts_step: u32) {
+        let frames = d.as_millis() / 20;
+        for _ in 0..frames {
+            self.timestamp = self.timestamp.wrapping_add(ts_step);
+            let ts = self.timestamp;
+            self.send(pt, false, ts, silence_payload);
+            self.receive_for(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends one RFC 4733 digit (100 ms, three end packets) on payload type `te_pt`, keeping the
+    /// audio stream going around it.
+    pub fn press(&mut self, digit: char, te_pt: u8, audio_pt: u8, silence: &[u8], ts_step: u32) {
+        let event = match digit {
+            '0'..='9' => digit as u8 - b'0',
+            '*' => 10,
+            '#' => 11,
+            _ => panic!("not a DTMF digit: {digit}"),
+        };
+        self.timestamp = self.timestamp.wrapping_add(ts_step);
+        let start = self.timestamp;
+        for i in 1..=5u16 {
+            let end = i == 5;
+            let duration = (i as u32 * ts_step) as u16;
+            let payload = [event, if end { 0x80 | 10 } else { 10 }, (duration >> 8) as u8, duration as u8];
+            let copies = if end { 3 } else { 1 };
+            for _ in 0..copies {
+                self.send(te_pt, i == 1, start, &payload);
+            }
+            self.receive_for(Duration::from_millis(20));
+        }
+        self.timestamp = self.timestamp.wrapping_add(4 * ts_step);
+        self.talk(Duration::from_millis(60), audio_pt, silence, ts_step);
+    }
+
+    /// Packets of payload type `pt` received so far.
+    pub fn audio(&self, pt: u8) -> Vec<&Received> {
+        self.received.iter().filter(|r| r.payload_type == pt).collect()
+    }
+}
+
+/// RMS of µ-law payloads after decoding.
+pub fn ulaw_rms(packets: &[&Received]) -> f64 {
+    let mut sum = 0f64;
+    let mut n = 0usize;
+    for p in packets {
+        for &b in &p.payload {
+            let s = ulaw_to_linear(b) as f64;
+            sum += s * s;
+            n += 1;
+        }
+    }
+    if n == 0 { 0.0 } else { (sum / n as f64).sqrt() }
+}
