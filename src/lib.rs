@@ -1,15 +1,41 @@
-//! kefu — tmp
-pub mod config {
-    pub mod server;
-    #[derive(Debug, thiserror::Error)]
-    pub enum ConfigError {
-        #[error("{}:{line}: {reason}", file.display())]
-        Toml { file: std::path::PathBuf, line: usize, reason: String },
-        #[error("{0}")]
-        Invalid(String),
-    }
-}
-pub mod sip { pub mod guard; pub mod admission; }
-pub mod media { pub mod frame; }
-pub mod store { pub mod record; }
-pub mod api { tonic::include_proto!("kefu.v1"); }
+//! # kefu — a voice customer-service server for e-commerce
+//!
+//! One binary answers a shop's hotline over SIP, runs its IVR flows, records every call and keeps
+//! a record of it. This page is the map.
+//!
+//! ## The path of a call (module map)
+//!
+//! ```text
+//! caller ─SIP─► sip/ (guard, admission, SDP) ─► runtime/dispatch ─► runtime/call_task
+//!        ─RTP─► rtp/ (packets, jitter buffer, RFC 4733, RTCP) ─► media/ (codecs → 16 kHz frames)
+//!                 └─► call/ (the per-call state machine) ◄─► dialogue/ (IVR flow engine)
+//!                 └─► media/ prompts and tones ─► encode ─► RTP out; recorder tap
+//! store/ keeps call records (SQLite via sqlx); api/ serves them (gRPC, gRPC-web, /metrics).
+//! ```
+//!
+//! ## Run loop and time model
+//!
+//! Protocol and media cores are sans-IO: [`call::call::Call`], [`dialogue::FlowRun`],
+//! [`sip::guard`], [`sip::admission::Admission`] and the RTP pieces take `now: Instant` as an
+//! argument and return what to send and when to wake them. Only [`runtime`] owns sockets, spawns
+//! tasks and reads the clock. Each live call is one task that, every 20 ms, feeds the call one
+//! tick and drains its outputs; datagrams and SIP dialog events are fed as they arrive. A call's
+//! media never waits on disk or database: recordings go to a writer thread through a bounded
+//! queue, call events to a per-call writer task.
+//!
+//! ## Panic policy
+//!
+//! Nothing from the network, a file or a user may panic: parsers return errors, the SIP guard
+//! answers 400, bad RTP is counted and dropped. `expect` is used only for broken invariants, and
+//! says which. A panic inside a call task ends that call, not the server.
+
+pub mod api;
+pub mod call;
+pub mod cli;
+pub mod config;
+pub mod dialogue;
+pub mod media;
+pub mod rtp;
+pub mod runtime;
+pub mod sip;
+pub mod store;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::leg::Leg;
+use crate::config::flow::TransferTarget;
 use crate::dialogue::{FlowAction, FlowEvent, FlowRun, PromptRef, TransferOutcome};
 use crate::media::frame::Frame;
 use crate::media::player::Playback;
@@ -38,12 +39,17 @@ pub enum CallOutput {
     Event { kind: &'static str, detail: String },
     /// Ring this target and bridge it in; answer with [`Call::agent_connected`] or
     /// [`Call::transfer_failed`].
-    Transfer { target: String, timeout: Duration },
+    Transfer { target: TransferTarget, timeout: Duration },
     /// End the agent leg (BYE to the agent).
     DropAgent,
     /// End the call with this stable end cause (BYE to the caller).
     Hangup { cause: String },
 }
+
+/// The tone before a message is recorded.
+const BEEP_HZ: f64 = 1000.0;
+const BEEP_DBM0: f64 = -12.0;
+const BEEP_LENGTH: Duration = Duration::from_millis(400);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -62,6 +68,8 @@ pub struct Call {
     agent: Option<Leg>,
     flow: FlowRun,
     prompts: Arc<PromptLibrary>,
+    /// Selects `<lang>/` prompts.
+    language: String,
     playback: Playback,
     tones: Option<ToneGenerator>,
     phase: Phase,
@@ -82,6 +90,7 @@ impl Call {
         caller: Leg,
         flow: FlowRun,
         prompts: Arc<PromptLibrary>,
+        language: &str,
         record: bool,
         media_timeout: Duration,
     ) -> Call {
@@ -90,6 +99,7 @@ impl Call {
             agent: None,
             flow,
             prompts,
+            language: language.to_owned(),
             playback: Playback::new(),
             tones: None,
             phase: Phase::Flow,
@@ -217,24 +227,24 @@ impl Call {
             Phase::Bridged => {
                 let agent = self.agent.as_mut().expect("a bridged call has an agent leg");
                 let from_agent = agent.pull_frame(now);
-                let to = agent.push_frame(&heard, &mut self.scratch);
+                let to = agent.push_frame(now, &heard, &mut self.scratch);
                 self.transmit(LegId::Agent, to);
                 from_agent
             }
             _ => self.next_spoken_frame(now),
         };
-        let to = self.caller.push_frame(&spoken, &mut self.scratch);
+        let to = self.caller.push_frame(now, &spoken, &mut self.scratch);
         self.transmit(LegId::Caller, to);
         if self.record {
             self.outputs.push_back(CallOutput::Record { caller: heard, other: spoken });
         }
         if let Some(report) = self.caller.poll_rtcp(now) {
-            let to = rtcp_addr(self.caller.remote());
+            let to = self.caller.remote_rtcp();
             self.outputs.push_back(CallOutput::Transmit { leg: LegId::Caller, rtcp: true, to, bytes: report });
         }
         if let Some(agent) = &mut self.agent {
             if let Some(report) = agent.poll_rtcp(now) {
-                let to = rtcp_addr(agent.remote());
+                let to = agent.remote_rtcp();
                 self.outputs.push_back(CallOutput::Transmit { leg: LegId::Agent, rtcp: true, to, bytes: report });
             }
         }
@@ -296,7 +306,7 @@ impl Call {
     fn drain_flow(&mut self, now: Instant) {
         while let Some(action) = self.flow.poll_action() {
             match action {
-                FlowAction::NodeEntered { name } => self.event("node", name),
+                FlowAction::NodeEntered { name } => self.event("node", name.to_string()),
                 FlowAction::Play { prompts, .. } => {
                     for p in &prompts {
                         self.queue_prompt(p);
@@ -305,7 +315,7 @@ impl Call {
                 FlowAction::StopPlayback => self.playback.stop(),
                 FlowAction::StartRecording { max_seconds, beep, .. } => {
                     if beep {
-                        self.tones = Some(ToneGenerator::beep());
+                        self.tones = Some(ToneGenerator::beep(BEEP_HZ, BEEP_DBM0, BEEP_LENGTH));
                     }
                     let max = Duration::from_secs(u64::from(max_seconds));
                     self.message_until = Some(now + max);
@@ -328,11 +338,12 @@ impl Call {
     }
 
     fn queue_prompt(&mut self, prompt: &PromptRef) {
-        match self.prompts.get(prompt.name()) {
-            Some(p) => self.playback.enqueue(p),
-            // Flows are checked against the prompt library at start, so this is a broken
-            // invariant in the library, not bad input; keep the call going in silence.
-            None => tracing::error!(prompt = prompt.name(), "prompt vanished from the library"),
+        let key = crate::runtime::prompts::key(&self.language, prompt.as_str());
+        match self.prompts.get(&key) {
+            Some(p) => self.playback.enqueue(p.clone()),
+            // Every prompt a flow names is loaded at start, so this is a broken invariant in
+            // the library, not bad input; keep the call going in silence.
+            None => tracing::error!(prompt = %key, "prompt missing from the library"),
         }
     }
 
@@ -346,9 +357,4 @@ impl Call {
     fn event(&mut self, kind: &'static str, detail: String) {
         self.outputs.push_back(CallOutput::Event { kind, detail });
     }
-}
-
-/// RTCP goes to the port after RTP (RFC 3550 §11) unless rtcp-mux was negotiated.
-fn rtcp_addr(rtp: SocketAddr) -> SocketAddr {
-    SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))
 }

@@ -5,12 +5,16 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use std::time::Duration;
+
 use crate::media::codec::{CodecKind, Decoder, Encoder};
 use crate::media::frame::{FRAME_SAMPLES, Frame};
 use crate::media::tone::DtmfDetector;
-use crate::rtp::dtmf::{DtmfReceiver, DtmfSender};
-use crate::rtp::jitter::{JitterBuffer, JitterOutput};
-use crate::rtp::session::RtpSession;
+use crate::rtp::dtmf::{DtmfDigit, DtmfReceiver, DtmfSender, DtmfSenderConfig};
+use crate::rtp::jitter::{JitterBuffer, JitterConfig, JitterOutput};
+use crate::rtp::rtcp::NtpTimestamp;
+use crate::rtp::session::{Incoming, RtpSession, RtpSessionConfig};
+use crate::rtp::packet::Ssrc;
 
 /// What SDP negotiation settled for a leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +26,8 @@ pub struct LegMedia {
     pub telephone_event: Option<u8>,
     /// Where the peer's SDP says to send RTP (until symmetric RTP latches).
     pub remote: SocketAddr,
+    /// RTCP shares the RTP port (RFC 5761).
+    pub rtcp_mux: bool,
 }
 
 /// Counters a leg keeps for metrics and the call record.
@@ -40,7 +46,7 @@ pub struct Leg {
     decoder: Decoder,
     encoder: Encoder,
     dtmf_in: DtmfReceiver,
-    dtmf_out: Option<DtmfSender>,
+    dtmf_out: DtmfSender,
     inband: Option<DtmfDetector>,
     /// Decoded 16 kHz samples not yet cut into frames (packets need not be 20 ms).
     pcm: Vec<i16>,
@@ -50,18 +56,44 @@ pub struct Leg {
 }
 
 impl Leg {
-    pub fn new(media: LegMedia, session: RtpSession, jitter_packets: usize) -> Result<Leg, crate::media::codec::CodecError> {
+    /// A leg whose RTP starts now. `ntp_now` is the wall clock for RTCP sender reports;
+    /// `jitter_packets` the jitter buffer's target delay in 20 ms packets.
+    pub fn new(
+        media: LegMedia,
+        now: Instant,
+        ntp_now: NtpTimestamp,
+        jitter_packets: u16,
+        seed: u64,
+    ) -> Result<Leg, crate::media::codec::CodecError> {
         let decoder = Decoder::new(media.codec)?;
         let encoder = Encoder::new(media.codec)?;
         let inband = media.telephone_event.is_none().then(DtmfDetector::new);
+        let session = RtpSession::new(
+            RtpSessionConfig {
+                ssrc: Ssrc(seed as u32),
+                initial_seq: (seed >> 32) as u16,
+                initial_timestamp: (seed >> 16) as u32,
+                rng_seed: seed,
+                clock_rate: media.codec.rtp_clock_rate(),
+                remote: media.remote,
+                rtcp_mux: media.rtcp_mux,
+                telephone_event_pt: media.telephone_event,
+                cname: format!("kefu-{:08x}", seed as u32),
+                rtcp_interval: Duration::from_secs(5),
+                relatch_after: 5,
+            },
+            now,
+            ntp_now,
+        );
+        let jitter = JitterBuffer::new(JitterConfig { target_packets: jitter_packets, ..Default::default() });
         Ok(Leg {
-            jitter: JitterBuffer::new(jitter_packets),
+            jitter,
             media,
             session,
             decoder,
             encoder,
             dtmf_in: DtmfReceiver::new(),
-            dtmf_out: None,
+            dtmf_out: DtmfSender::new(DtmfSenderConfig::default()),
             inband,
             pcm: Vec::with_capacity(FRAME_SAMPLES * 8),
             payload: Vec::with_capacity(1500),
@@ -80,7 +112,12 @@ impl Leg {
 
     /// Where RTP goes now (the latched source once the peer has sent).
     pub fn remote(&self) -> SocketAddr {
-        self.session.remote()
+        self.session.remote_addr()
+    }
+
+    /// Where RTCP goes: the RTP port + 1, or the RTP port itself with rtcp-mux.
+    pub fn remote_rtcp(&self) -> SocketAddr {
+        self.session.remote_rtcp_addr()
     }
 
     /// When the last valid packet arrived (None before the first).
@@ -96,19 +133,24 @@ impl Leg {
 
     /// One datagram from the RTP socket. Bad packets are counted and dropped.
     pub fn handle_rtp(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
-        let packet = match self.session.handle_incoming(now, from, bytes) {
-            Ok(p) => p,
+        let (packet, new_source) = match self.session.handle_incoming(now, from, bytes) {
+            Ok(Incoming::Rtp { packet, new_source }) => (packet, new_source),
+            Ok(Incoming::Rtcp(_) | Incoming::Foreign { .. }) => return,
             Err(_) => {
                 self.counters.bad_packets += 1;
                 metrics::counter!("kefu_rtp_bad_packets_total").increment(1);
                 return;
             }
         };
+        if new_source {
+            self.jitter.reset();
+            self.dtmf_in.reset();
+        }
         self.counters.packets_in += 1;
         let header = packet.header;
         if Some(header.payload_type) == self.media.telephone_event {
-            if let Some(digit) = self.dtmf_in.handle(header.timestamp, packet.payload()) {
-                self.digits.push(digit);
+            if let Ok(Some(digit)) = self.dtmf_in.handle(header.timestamp, packet.payload()) {
+                self.digits.push(digit.as_char());
             }
         } else if header.payload_type == self.media.payload_type {
             self.jitter.push(now, header.seq, header.timestamp, header.marker, packet.payload());
@@ -126,7 +168,7 @@ impl Leg {
                         self.decoder.conceal(&mut self.pcm);
                     }
                 }
-                JitterOutput::Lost => self.decoder.conceal(&mut self.pcm),
+                JitterOutput::Lost { .. } => self.decoder.conceal(&mut self.pcm),
                 JitterOutput::Empty => break,
             }
         }
@@ -137,7 +179,7 @@ impl Leg {
         }
         if let Some(detector) = &mut self.inband {
             if let Some(digit) = detector.process(&frame) {
-                self.digits.push(digit);
+                self.digits.push(digit.as_char());
             }
         }
         frame
@@ -151,32 +193,29 @@ impl Leg {
     /// Sends `digit` to the peer as RFC 4733 events (in place of audio while it lasts). False if
     /// the peer did not negotiate telephone-event.
     pub fn send_digit(&mut self, digit: char) -> bool {
+        let Some(digit) = DtmfDigit::from_char(digit) else { return false };
         if self.media.telephone_event.is_none() {
             return false;
         }
-        self.dtmf_out = DtmfSender::new(digit, self.session.next_timestamp());
-        self.dtmf_out.is_some()
+        self.dtmf_out.start(digit, self.session.next_timestamp())
     }
 
     /// Encodes one outgoing frame as an RTP packet into `out`; returns where to send it.
-    pub fn push_frame(&mut self, frame: &Frame, out: &mut Vec<u8>) -> SocketAddr {
+    pub fn push_frame(&mut self, now: Instant, frame: &Frame, out: &mut Vec<u8>) -> SocketAddr {
         out.clear();
         let step = self.media.codec.timestamp_step();
-        if let (Some(pt), Some(sender)) = (self.media.telephone_event, self.dtmf_out.as_mut()) {
-            match sender.next_packet() {
-                Some(event) => {
-                    self.session.build_event(pt, &event, step, out);
-                    self.counters.packets_out += 1;
-                    return self.session.remote();
-                }
-                None => self.dtmf_out = None,
+        if let Some(pt) = self.media.telephone_event {
+            if let Some(event) = self.dtmf_out.next_packet() {
+                self.session.build_telephone_event(now, pt, &event, step, out);
+                self.counters.packets_out += 1;
+                return self.session.remote_addr();
             }
         }
         if self.encoder.encode(frame, &mut self.payload).is_ok() {
-            self.session.build_outgoing(self.media.payload_type, &self.payload, step, false, out);
+            self.session.build_outgoing(now, self.media.payload_type, &self.payload, step, false, out);
             self.counters.packets_out += 1;
         }
-        self.session.remote()
+        self.session.remote_addr()
     }
 
     /// An RTCP report when one is due.
@@ -185,11 +224,12 @@ impl Leg {
     }
 
     pub fn handle_rtcp(&mut self, now: Instant, bytes: &[u8]) {
-        self.session.handle_rtcp(now, bytes);
+        // A broken report is counted inside the session; nothing else to do with it.
+        let _ = self.session.handle_rtcp(now, bytes);
     }
 
-    /// Loss and jitter seen on what the peer sent, for metrics.
-    pub fn receive_quality(&self) -> (u64, f64) {
-        self.session.loss_and_jitter_ms()
+    /// Packets lost and interarrival jitter (ms) on what the peer sent, for metrics.
+    pub fn receive_quality(&self) -> (i64, f64) {
+        self.session.stats().map_or((0, 0.0), |s| (s.packets_lost(), s.jitter_ms()))
     }
 }

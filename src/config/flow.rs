@@ -18,21 +18,22 @@
 //! is described on the typed struct of its kind below. `dialogue::FlowRun` runs a parsed flow;
 //! this module only reads and checks it. To add a kind, see `dialogue` (the module doc).
 
+mod parse;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 /// The flows shipped with kefu, as `(name, text)`: any number reaches `hotline` on a fresh install.
 pub const EMBEDDED_FLOWS: &[(&str, &str)] = &[
-    ("hotline", include_str!("../../sip-config/flows/hotline.toml")),
+    (
+        "hotline",
+        include_str!("../../sip-config/flows/hotline.toml"),
+    ),
     (
         "voicemail",
         include_str!("../../sip-config/flows/voicemail.toml"),
@@ -41,10 +42,6 @@ pub const EMBEDDED_FLOWS: &[(&str, &str)] = &[
 
 /// Longest digit string a `collect` node may ask for.
 pub const MAX_DIGITS_LIMIT: u32 = 64;
-/// Longest timeout a node may wait for (one hour).
-const MAX_TIMEOUT_MS: i64 = 3_600_000;
-/// Longest recording or call a flow may ask for (one day).
-const MAX_SECONDS: i64 = 86_400;
 
 /// A flow file that cannot be used. Displayed as `path:line: reason`; `line` is 1-based, or 0
 /// when the problem is not inside the file (it could not be read).
@@ -70,7 +67,11 @@ impl std::error::Error for FlowError {}
 /// 1-based line of byte `offset` in `text` (offsets past the end count as the last line).
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// A parsed, checked flow: every node reference points at a node of the flow.
@@ -134,7 +135,7 @@ pub struct Node {
 }
 
 /// What a node does. Adding a kind: a variant here, its spec struct and a line in
-/// [`parse_node`], its arm in [`NodeKind::prompt_items`], then its step in `dialogue`.
+/// `parse::parse_node`, its arm in [`NodeKind::prompt_items`], then its step in `dialogue`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
     Play(PlayNode),
@@ -511,621 +512,277 @@ pub fn embedded_flows() -> Result<BTreeMap<String, Arc<Flow>>, FlowError> {
 
 /// Parses and checks one flow. `pretend_path` only names the file in errors.
 pub fn parse_flow(name: &str, text: &str, pretend_path: &Path) -> Result<Flow, FlowError> {
-    parse(name, text, pretend_path).map_err(|p| FlowError {
+    parse::parse(name, text, pretend_path).map_err(|p| FlowError {
         file: pretend_path.to_path_buf(),
         line: p.span.map_or(1, |span| line_of(text, span.start)),
         reason: p.reason,
     })
 }
 
-/// A problem found while parsing, before it is placed in a file.
-struct Problem {
-    span: Option<Range<usize>>,
-    reason: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
 
-impl Problem {
-    fn at(span: Range<usize>, reason: String) -> Self {
-        Problem {
-            span: Some(span),
-            reason,
-        }
+    fn parse_hotline(text: &str) -> Result<Flow, FlowError> {
+        parse_flow("hotline", text, Path::new("sip-config/flows/hotline.toml"))
     }
 
-    fn from_toml(e: &toml::de::Error, context: &str) -> Self {
-        Problem {
-            span: e.span(),
-            reason: format!("{context}{}", e.message()),
-        }
-    }
-}
-
-/// Node references seen while parsing, checked once every node is known.
-struct Links {
-    node: String,
-    seen: Vec<(String, String, Spanned<NodeName>)>,
-}
-
-impl Links {
-    /// Notes that the current node's `what` goes to `to`.
-    fn add(&mut self, what: impl Into<String>, to: Spanned<NodeName>) -> NodeName {
-        let name = to.get_ref().clone();
-        self.seen.push((self.node.clone(), what.into(), to));
-        name
+    fn name(s: &str) -> NodeName {
+        NodeName::new(s).expect("valid test node name")
     }
 
-    fn add_opt(&mut self, what: &str, to: Option<Spanned<NodeName>>) -> Option<NodeName> {
-        to.map(|to| self.add(what, to))
+    fn prompt(s: &str) -> PromptItem {
+        PromptItem::Prompt(PromptRef::new(s).expect("valid test prompt name"))
     }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SettingsSpec {
-    start: Spanned<NodeName>,
-    language: Option<Spanned<String>>,
-    record_calls: Option<bool>,
-    max_duration_s: Option<Seconds>,
-}
+    const MINIMAL: &str = "start = \"bye\"\n[nodes.bye]\nkind = \"hangup\"\n";
 
-fn parse(name: &str, text: &str, path: &Path) -> Result<Flow, Problem> {
-    if NodeName::new(name).is_err() {
-        return Err(Problem {
-            span: None,
-            reason: format!("flow name \"{name}\" must be letters, digits, - and _"),
-        });
+    #[test]
+    fn minimal_flow_gets_the_defaults() {
+        let flow = parse_hotline(MINIMAL).expect("valid flow");
+        assert_eq!(flow.name, "hotline");
+        assert_eq!(flow.language, "en");
+        assert!(flow.record_calls);
+        assert_eq!(flow.max_duration, None);
+        assert_eq!(flow.start, name("bye"));
+        let node = flow.node(&name("bye")).expect("node exists");
+        assert_eq!(node.line, 2);
+        assert_eq!(
+            node.kind,
+            NodeKind::Hangup(HangupNode {
+                prompt: vec![],
+                cause: "flow.hangup".to_string()
+            })
+        );
+        assert!(flow.prompt_names().is_empty());
+        assert_eq!(node.kind.word(), "hangup");
     }
-    let doc = DeTable::parse(text).map_err(|e| Problem::from_toml(&e, ""))?;
-    let doc_span = doc.span();
-    let mut doc = doc.into_inner();
-    let Some(nodes) = doc.remove("nodes") else {
-        return Err(Problem::at(0..0, "flow has no [nodes] table".to_string()));
-    };
-    let settings = SettingsSpec::deserialize(ValueDeserializer::from(Spanned::new(
-        doc_span,
-        DeValue::Table(doc),
-    )))
-    .map_err(|e| Problem::from_toml(&e, ""))?;
-    let language = match settings.language {
-        None => "en".to_string(),
-        Some(lang) => {
-            if !is_word(lang.get_ref(), |c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(Problem::at(
-                    lang.span(),
-                    format!(
-                        "language \"{}\" must be letters, digits and -",
-                        lang.get_ref()
-                    ),
-                ));
-            }
-            lang.into_inner()
-        }
-    };
 
-    let nodes_span = nodes.span();
-    let DeValue::Table(table) = nodes.into_inner() else {
-        return Err(Problem::at(nodes_span, "nodes must be a table".to_string()));
-    };
-    let mut entries: Vec<_> = table.into_iter().collect();
-    // The map is sorted by name; report problems in file order instead.
-    entries.sort_by_key(|(key, _)| key.span().start);
-    let mut links = Links {
-        node: String::new(),
-        seen: Vec::new(),
-    };
-    let mut parsed = BTreeMap::new();
-    for (key, value) in entries {
-        let node_name = NodeName::new(key.get_ref()).map_err(|e| Problem::at(key.span(), e))?;
-        links.node = node_name.to_string();
-        let line = line_of(text, key.span().start);
-        let kind = parse_node(&node_name, value, &mut links)?;
-        parsed.insert(
-            node_name.clone(),
-            Node {
-                name: node_name,
-                line,
-                kind,
-            },
+    const EVERY_KIND: &str = r#"
+language = "zh"
+record_calls = false
+max_duration_s = 600
+start = "hello"
+
+[nodes.hello]
+kind = "play"
+prompt = ["hello", { digits = "caller" }]
+barge_in = true
+next = "main"
+
+[nodes.main]
+kind = "menu"
+prompt = "main"
+options = { "1" = "ask", "*" = "hello", "a" = "bye" }
+timeout_ms = 4000
+retries = 1
+invalid_prompt = "invalid"
+timeout_prompt = ["timeout", "sorry"]
+on_failure = "bye"
+
+[nodes.ask]
+kind = "collect"
+prompt = "ask"
+var = "order"
+min_digits = 4
+max_digits = 10
+terminator = "*"
+first_digit_timeout_ms = 7000
+inter_digit_timeout_ms = 2000
+retries = 3
+invalid_prompt = "invalid"
+next = "mark"
+on_failure = "bye"
+
+[nodes.mark]
+kind = "set"
+vars = { topic = "order", tries = "1" }
+next = "route"
+
+[nodes.route]
+kind = "branch"
+var = "order"
+cases = { "1234" = "person" }
+empty = "ask"
+nonempty = "voicemail"
+default = "bye"
+
+[nodes.person]
+kind = "transfer"
+target = "agent:alice"
+timeout_ms = 20000
+announce = "hold"
+on_failure = "voicemail"
+next = "bye"
+
+[nodes.voicemail]
+kind = "record"
+beep = false
+max_seconds = 60
+silence_seconds = 0
+next = "bye"
+
+[nodes.bye]
+kind = "hangup"
+prompt = "bye"
+cause = "flow.done"
+"#;
+
+    #[test]
+    fn every_kind_parses_into_its_typed_node() {
+        let flow = parse_hotline(EVERY_KIND).expect("valid flow");
+        assert_eq!(flow.language, "zh");
+        assert!(!flow.record_calls);
+        assert_eq!(flow.max_duration, Some(Duration::from_secs(600)));
+        let kind = |n: &str| &flow.node(&name(n)).expect("node exists").kind;
+        assert_eq!(
+            kind("hello"),
+            &NodeKind::Play(PlayNode {
+                prompt: vec![
+                    prompt("hello"),
+                    PromptItem::Digits(VarName::new("caller").expect("valid"))
+                ],
+                barge_in: true,
+                next: name("main"),
+            })
+        );
+        assert_eq!(
+            kind("main"),
+            &NodeKind::Menu(MenuNode {
+                prompt: vec![prompt("main")],
+                options: BTreeMap::from([
+                    ('1', name("ask")),
+                    ('*', name("hello")),
+                    ('A', name("bye"))
+                ]),
+                timeout: Duration::from_millis(4000),
+                retries: 1,
+                invalid_prompt: vec![prompt("invalid")],
+                timeout_prompt: vec![prompt("timeout"), prompt("sorry")],
+                on_failure: Some(name("bye")),
+            })
+        );
+        assert_eq!(
+            kind("ask"),
+            &NodeKind::Collect(CollectNode {
+                prompt: vec![prompt("ask")],
+                var: VarName::new("order").expect("valid"),
+                min_digits: 4,
+                max_digits: 10,
+                terminator: Some('*'),
+                first_digit_timeout: Duration::from_millis(7000),
+                inter_digit_timeout: Duration::from_millis(2000),
+                retries: 3,
+                invalid_prompt: vec![prompt("invalid")],
+                timeout_prompt: vec![],
+                next: name("mark"),
+                on_failure: Some(name("bye")),
+            })
+        );
+        let NodeKind::Set(set) = kind("mark") else {
+            panic!("mark is a set node")
+        };
+        assert_eq!(set.vars.len(), 2);
+        let NodeKind::Branch(branch) = kind("route") else {
+            panic!("route is a branch node")
+        };
+        assert_eq!(branch.cases.get("1234"), Some(&name("person")));
+        assert_eq!(branch.empty, Some(name("ask")));
+        assert_eq!(branch.nonempty, Some(name("voicemail")));
+        assert_eq!(
+            kind("person"),
+            &NodeKind::Transfer(TransferNode {
+                target: TransferTarget::Agent("alice".to_string()),
+                timeout: Duration::from_millis(20000),
+                announce: vec![prompt("hold")],
+                on_failure: Some(name("voicemail")),
+                next: Some(name("bye")),
+            })
+        );
+        assert_eq!(
+            kind("voicemail"),
+            &NodeKind::Record(RecordNode {
+                prompt: vec![],
+                beep: false,
+                max_seconds: 60,
+                silence_seconds: None,
+                var: None,
+                next: name("bye"),
+            })
+        );
+        let NodeKind::Hangup(bye) = kind("bye") else {
+            panic!("bye is a hangup node")
+        };
+        assert_eq!(bye.cause, "flow.done");
+        assert_eq!(
+            flow.transfer_targets(),
+            vec![&TransferTarget::Agent("alice".to_string())]
         );
     }
-    if parsed.is_empty() {
-        return Err(Problem::at(nodes_span, "flow has no nodes".to_string()));
-    }
-    if !parsed.contains_key(settings.start.get_ref()) {
-        return Err(Problem::at(
-            settings.start.span(),
-            format!("start goes to unknown node \"{}\"", settings.start.get_ref()),
-        ));
-    }
-    for (from, what, to) in &links.seen {
-        if !parsed.contains_key(to.get_ref()) {
-            return Err(Problem::at(
-                to.span(),
-                format!(
-                    "node \"{from}\" {what} goes to unknown node \"{}\"",
-                    to.get_ref()
-                ),
-            ));
-        }
-    }
-    Ok(Flow {
-        name: name.to_string(),
-        file: path.to_path_buf(),
-        language,
-        record_calls: settings.record_calls.unwrap_or(true),
-        max_duration: settings.max_duration_s.map(|s| s.0),
-        start: settings.start.into_inner(),
-        nodes: parsed,
-    })
-}
 
-/// Every `kind = "..."` word, for the unknown-kind message.
-const KINDS: &str = "play, menu, collect, set, branch, transfer, record, hangup";
-
-fn parse_node(
-    node: &NodeName,
-    value: Spanned<DeValue<'_>>,
-    links: &mut Links,
-) -> Result<NodeKind, Problem> {
-    let span = value.span();
-    let mut value = value.into_inner();
-    let DeValue::Table(table) = &mut value else {
-        return Err(Problem::at(span, format!("node \"{node}\" must be a table")));
-    };
-    let Some(kind) = table.remove("kind") else {
-        return Err(Problem::at(span, format!("node \"{node}\" has no kind")));
-    };
-    let value = Spanned::new(span, value);
-    let word = kind.get_ref().as_str().unwrap_or_default();
-    match word {
-        "play" => build::<PlaySpec>(node, value, links),
-        "menu" => build::<MenuSpec>(node, value, links),
-        "collect" => build::<CollectSpec>(node, value, links),
-        "set" => build::<SetSpec>(node, value, links),
-        "branch" => build::<BranchSpec>(node, value, links),
-        "transfer" => build::<TransferSpec>(node, value, links),
-        "record" => build::<RecordSpec>(node, value, links),
-        "hangup" => build::<HangupSpec>(node, value, links),
-        _ => Err(Problem::at(
-            kind.span(),
-            format!("node \"{node}\" has unknown kind {word:?} (expected one of {KINDS})"),
-        )),
-    }
-}
-
-/// A node table as written, before its references are checked.
-trait NodeSpec: for<'de> Deserialize<'de> {
-    /// Checks what one table can show on its own and notes the node references.
-    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem>;
-}
-
-fn build<S: NodeSpec>(
-    node: &NodeName,
-    value: Spanned<DeValue<'_>>,
-    links: &mut Links,
-) -> Result<NodeKind, Problem> {
-    let spec = S::deserialize(ValueDeserializer::from(value))
-        .map_err(|e| Problem::from_toml(&e, &format!("node \"{node}\": ")))?;
-    spec.build(node, links)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlaySpec {
-    prompt: Prompts,
-    barge_in: Option<bool>,
-    next: Spanned<NodeName>,
-}
-
-impl NodeSpec for PlaySpec {
-    fn build(self, _: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
-        Ok(NodeKind::Play(PlayNode {
-            prompt: self.prompt.0,
-            barge_in: self.barge_in.unwrap_or(false),
-            next: links.add("next", self.next),
-        }))
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MenuSpec {
-    prompt: Prompts,
-    options: Spanned<BTreeMap<Spanned<String>, Spanned<NodeName>>>,
-    timeout_ms: Option<Millis>,
-    retries: Option<u32>,
-    invalid_prompt: Option<Prompts>,
-    timeout_prompt: Option<Prompts>,
-    on_failure: Option<Spanned<NodeName>>,
-}
-
-impl NodeSpec for MenuSpec {
-    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
-        let options_span = self.options.span();
-        let mut options = BTreeMap::new();
-        for (key, target) in self.options.into_inner() {
-            let mut chars = key.get_ref().chars();
-            let c = match (chars.next(), chars.next()) {
-                (Some(c), None) if is_dtmf_key(c.to_ascii_uppercase()) => c.to_ascii_uppercase(),
-                _ => {
-                    return Err(Problem::at(
-                        key.span(),
-                        format!(
-                            "node \"{node}\" option \"{}\" is not one key (0-9, *, #, A-D)",
-                            key.get_ref()
-                        ),
-                    ));
-                }
-            };
-            if options.contains_key(&c) {
-                return Err(Problem::at(
-                    key.span(),
-                    format!("node \"{node}\" has key \"{c}\" twice"),
-                ));
-            }
-            let what = format!("option \"{}\"", key.get_ref());
-            options.insert(c, links.add(what, target));
-        }
-        if options.is_empty() {
-            return Err(Problem::at(
-                options_span,
-                format!("node \"{node}\" has no options"),
-            ));
-        }
-        Ok(NodeKind::Menu(MenuNode {
-            prompt: self.prompt.0,
-            options,
-            timeout: Millis::or(self.timeout_ms, 5_000),
-            retries: self.retries.unwrap_or(2),
-            invalid_prompt: Prompts::or_empty(self.invalid_prompt),
-            timeout_prompt: Prompts::or_empty(self.timeout_prompt),
-            on_failure: links.add_opt("on_failure", self.on_failure),
-        }))
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CollectSpec {
-    prompt: Prompts,
-    var: VarName,
-    min_digits: Option<Spanned<u32>>,
-    max_digits: Option<Spanned<u32>>,
-    terminator: Option<Spanned<String>>,
-    first_digit_timeout_ms: Option<Millis>,
-    inter_digit_timeout_ms: Option<Millis>,
-    retries: Option<u32>,
-    invalid_prompt: Option<Prompts>,
-    timeout_prompt: Option<Prompts>,
-    next: Spanned<NodeName>,
-    on_failure: Option<Spanned<NodeName>>,
-}
-
-impl NodeSpec for CollectSpec {
-    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
-        let min = self.min_digits.as_ref().map_or(1, |m| *m.get_ref());
-        let max = self.max_digits.as_ref().map_or(20, |m| *m.get_ref());
-        // Point at whichever limit was written, the maximum first.
-        let limit_span = self
-            .max_digits
-            .as_ref()
-            .or(self.min_digits.as_ref())
-            .map(|s| s.span());
-        let limits_problem = if max == 0 {
-            Some("max_digits must be at least 1".to_string())
-        } else if max > MAX_DIGITS_LIMIT {
-            Some(format!(
-                "max_digits {max} is more than the limit of {MAX_DIGITS_LIMIT}"
-            ))
-        } else if min > max {
-            Some(format!("min_digits {min} is more than max_digits {max}"))
-        } else {
-            None
-        };
-        if let Some(reason) = limits_problem {
-            return Err(Problem {
-                span: limit_span,
-                reason: format!("node \"{node}\": {reason}"),
-            });
-        }
-        let terminator = match self.terminator {
-            None => Some('#'),
-            Some(t) => {
-                let mut chars = t.get_ref().chars();
-                match (chars.next(), chars.next()) {
-                    (None, _) => None,
-                    (Some(c), None) if is_dtmf_key(c) && !c.is_ascii_digit() => Some(c),
-                    _ => {
-                        return Err(Problem::at(
-                            t.span(),
-                            format!(
-                                "node \"{node}\": terminator \"{}\" must be one of * # A B C D, or \"\" for none",
-                                t.get_ref()
-                            ),
-                        ));
-                    }
-                }
-            }
-        };
-        Ok(NodeKind::Collect(CollectNode {
-            prompt: self.prompt.0,
-            var: self.var,
-            min_digits: min,
-            max_digits: max,
-            terminator,
-            first_digit_timeout: Millis::or(self.first_digit_timeout_ms, 5_000),
-            inter_digit_timeout: Millis::or(self.inter_digit_timeout_ms, 3_000),
-            retries: self.retries.unwrap_or(2),
-            invalid_prompt: Prompts::or_empty(self.invalid_prompt),
-            timeout_prompt: Prompts::or_empty(self.timeout_prompt),
-            next: links.add("next", self.next),
-            on_failure: links.add_opt("on_failure", self.on_failure),
-        }))
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetSpec {
-    vars: Spanned<BTreeMap<VarName, String>>,
-    next: Spanned<NodeName>,
-}
-
-impl NodeSpec for SetSpec {
-    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
-        if self.vars.get_ref().is_empty() {
-            return Err(Problem::at(
-                self.vars.span(),
-                format!("node \"{node}\" sets no vars"),
-            ));
-        }
-        Ok(NodeKind::Set(SetNode {
-            vars: self.vars.into_inner(),
-            next: links.add("next", self.next),
-        }))
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BranchSpec {
-    var: VarName,
-    #[serde(default)]
-    cases: BTreeMap<String, Spanned<NodeName>>,
-    empty: Option<Spanned<NodeName>>,
-    nonempty: Option<Spanned<NodeName>>,
-    default: Spanned<NodeName>,
-}
-
-impl NodeSpec for BranchSpec {
-    fn build(self, _: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
-        let cases = self
-            .cases
-            .into_iter()
-            .map(|(value, to)| {
-                let target = links.add(format!("case \"{value}\""), to);
-                (value, target)
-            })
+    #[test]
+    fn prompt_names_include_the_key_prompts_of_a_read_back() {
+        let flow = parse_hotline(EVERY_KIND).expect("valid flow");
+        let names: Vec<String> = flow
+            .prompt_names()
+            .iter()
+            .map(ToString::to_string)
             .collect();
-        Ok(NodeKind::Branch(BranchNode {
-            var: self.var,
-            cases,
-            empty: links.add_opt("empty", self.empty),
-            nonempty: links.add_opt("nonempty", self.nonempty),
-            default: links.add("default", self.default),
-        }))
+        assert_eq!(
+            names,
+            [
+                "ask", "bye", "digit-0", "digit-1", "digit-2", "digit-3", "digit-4", "digit-5",
+                "digit-6", "digit-7", "digit-8", "digit-9", "hash", "hello", "hold", "invalid",
+                "main", "sorry", "star", "timeout"
+            ]
+        );
     }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TransferSpec {
-    target: Spanned<String>,
-    timeout_ms: Option<Millis>,
-    announce: Option<Prompts>,
-    on_failure: Option<Spanned<NodeName>>,
-    next: Option<Spanned<NodeName>>,
-}
+    #[test]
+    fn load_flows_reads_every_toml_file_and_names_the_failing_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("a.toml"), MINIMAL).expect("write");
+        std::fs::write(dir.path().join("b.toml"), EVERY_KIND).expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "not a flow").expect("write");
+        let flows = load_flows(dir.path()).expect("both flows load");
+        assert_eq!(flows.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(flows["b"].file, dir.path().join("b.toml"));
 
-impl NodeSpec for TransferSpec {
-    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
-        let target = TransferTarget::parse(self.target.get_ref())
-            .map_err(|e| Problem::at(self.target.span(), format!("node \"{node}\": {e}")))?;
-        Ok(NodeKind::Transfer(TransferNode {
-            target,
-            timeout: Millis::or(self.timeout_ms, 30_000),
-            announce: Prompts::or_empty(self.announce),
-            on_failure: links.add_opt("on_failure", self.on_failure),
-            next: links.add_opt("next", self.next),
-        }))
+        let broken = dir.path().join("c.toml");
+        std::fs::write(&broken, "start = \"a\"\n[nodes.a]\nkind = \"jump\"\n").expect("write");
+        let err = load_flows(dir.path()).expect_err("c.toml is broken");
+        assert_eq!((err.file, err.line), (broken, 3));
+
+        let err = load_flows(&dir.path().join("missing")).expect_err("no such dir");
+        assert_eq!(err.line, 0);
+        assert!(err.to_string().contains("cannot read"), "{err}");
     }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RecordSpec {
-    prompt: Option<Prompts>,
-    beep: Option<bool>,
-    max_seconds: Option<Seconds>,
-    silence_seconds: Option<Spanned<u32>>,
-    var: Option<VarName>,
-    next: Spanned<NodeName>,
-}
+    #[test]
+    fn line_of_counts_newlines_before_the_offset() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
+        assert_eq!(line_of("a\nb\nc", 400), 3);
+    }
 
-impl NodeSpec for RecordSpec {
-    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
-        let max_seconds = self.max_seconds.map_or(120, |s| s.whole());
-        let silence_seconds = match self.silence_seconds {
-            None => Some(5),
-            Some(s) if *s.get_ref() == 0 => None,
-            Some(s) if *s.get_ref() > max_seconds => {
-                return Err(Problem::at(
-                    s.span(),
-                    format!(
-                        "node \"{node}\": silence_seconds {} is more than max_seconds {max_seconds}",
-                        s.get_ref()
-                    ),
-                ));
+    proptest! {
+        #[test]
+        fn generated_chains_parse_with_their_prompts(
+            prompts in proptest::collection::btree_set("[a-z][a-z0-9-]{0,8}", 1..8),
+        ) {
+            let prompts: Vec<String> = prompts.into_iter().collect();
+            let mut text = String::from("start = \"n0\"\n");
+            for (i, p) in prompts.iter().enumerate() {
+                let next = if i + 1 == prompts.len() { "end".to_string() } else { format!("n{}", i + 1) };
+                text += &format!("[nodes.n{i}]\nkind = \"play\"\nprompt = \"{p}\"\nnext = \"{next}\"\n");
             }
-            Some(s) => Some(s.into_inner()),
-        };
-        Ok(NodeKind::Record(RecordNode {
-            prompt: Prompts::or_empty(self.prompt),
-            beep: self.beep.unwrap_or(true),
-            max_seconds,
-            silence_seconds,
-            var: self.var,
-            next: links.add("next", self.next),
-        }))
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HangupSpec {
-    prompt: Option<Prompts>,
-    cause: Option<Spanned<String>>,
-}
-
-impl NodeSpec for HangupSpec {
-    fn build(self, node: &NodeName, _: &mut Links) -> Result<NodeKind, Problem> {
-        let cause = match self.cause {
-            None => "flow.hangup".to_string(),
-            Some(c) => {
-                let word = c.get_ref().strip_prefix("flow.").unwrap_or_default();
-                if !is_word(word, |c| c.is_ascii_lowercase() || c == '_') {
-                    return Err(Problem::at(
-                        c.span(),
-                        format!(
-                            "node \"{node}\": cause \"{}\" must be \"flow.\" and a lower-case word",
-                            c.get_ref()
-                        ),
-                    ));
-                }
-                c.into_inner()
-            }
-        };
-        Ok(NodeKind::Hangup(HangupNode {
-            prompt: Prompts::or_empty(self.prompt),
-            cause,
-        }))
-    }
-}
-
-/// A positive number of milliseconds, at most an hour.
-#[derive(Deserialize)]
-#[serde(try_from = "i64")]
-struct Millis(Duration);
-
-impl Millis {
-    fn or(value: Option<Millis>, default_ms: u64) -> Duration {
-        value.map_or(Duration::from_millis(default_ms), |m| m.0)
-    }
-}
-
-impl TryFrom<i64> for Millis {
-    type Error = String;
-    fn try_from(ms: i64) -> Result<Self, String> {
-        match u64::try_from(ms) {
-            Ok(ms @ 1..) if ms <= MAX_TIMEOUT_MS as u64 => Ok(Millis(Duration::from_millis(ms))),
-            _ => Err(format!(
-                "{ms} ms is out of range (1 to {MAX_TIMEOUT_MS})"
-            )),
+            text += "[nodes.end]\nkind = \"hangup\"\n";
+            let flow = parse_hotline(&text).expect("generated flow is valid");
+            let names: Vec<String> = flow.prompt_names().iter().map(ToString::to_string).collect();
+            prop_assert_eq!(names, prompts);
+            prop_assert_eq!(flow.nodes.len(), flow.prompt_names().len() + 1);
         }
     }
 }
-
-/// A positive number of seconds, at most a day.
-#[derive(Deserialize)]
-#[serde(try_from = "i64")]
-struct Seconds(Duration);
-
-impl Seconds {
-    fn whole(&self) -> u32 {
-        // At most MAX_SECONDS, so it fits.
-        u32::try_from(self.0.as_secs()).unwrap_or(u32::MAX)
-    }
-}
-
-impl TryFrom<i64> for Seconds {
-    type Error = String;
-    fn try_from(s: i64) -> Result<Self, String> {
-        match u64::try_from(s) {
-            Ok(s @ 1..) if s <= MAX_SECONDS as u64 => Ok(Seconds(Duration::from_secs(s))),
-            _ => Err(format!("{s} seconds is out of range (1 to {MAX_SECONDS})")),
-        }
-    }
-}
-
-/// A prompt list as written: one item or an array of items, never empty.
-struct Prompts(Vec<PromptItem>);
-
-impl Prompts {
-    fn or_empty(prompts: Option<Prompts>) -> Vec<PromptItem> {
-        prompts.map(|p| p.0).unwrap_or_default()
-    }
-}
-
-impl<'de> Deserialize<'de> for Prompts {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct PromptsVisitor;
-        impl<'de> Visitor<'de> for PromptsVisitor {
-            type Value = Prompts;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a prompt name, { digits = \"var\" }, or a list of them")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Prompts, E> {
-                ItemVisitor.visit_str(v).map(|item| Prompts(vec![item]))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Prompts, A::Error> {
-                ItemVisitor.visit_map(map).map(|item| Prompts(vec![item]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Prompts, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<PromptItem>()? {
-                    items.push(item);
-                }
-                if items.is_empty() {
-                    return Err(de::Error::custom("prompt list is empty"));
-                }
-                Ok(Prompts(items))
-            }
-        }
-        d.deserialize_any(PromptsVisitor)
-    }
-}
-
-struct ItemVisitor;
-
-impl<'de> Visitor<'de> for ItemVisitor {
-    type Value = PromptItem;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a prompt name or { digits = \"var\" }")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<PromptItem, E> {
-        PromptRef::new(v)
-            .map(PromptItem::Prompt)
-            .map_err(E::custom)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PromptItem, A::Error> {
-        let mut var = None;
-        while let Some(key) = map.next_key::<String>()? {
-            if key != "digits" {
-                return Err(de::Error::unknown_field(&key, &["digits"]));
-            }
-            if var.is_some() {
-                return Err(de::Error::duplicate_field("digits"));
-            }
-            var = Some(map.next_value::<VarName>()?);
-        }
-        var.map(PromptItem::Digits)
-            .ok_or_else(|| de::Error::missing_field("digits"))
-    }
-}
-
-impl<'de> Deserialize<'de> for PromptItem {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ItemVisitor)
-    }
-}
-

@@ -3,8 +3,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::config::flow::{NodeName, PromptRef, TransferTarget};
 
@@ -13,16 +11,16 @@ use crate::config::flow::{NodeName, PromptRef, TransferTarget};
 pub type Vars = BTreeMap<String, String>;
 
 /// Something the driver reports to a running flow.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FlowEvent {
     /// The caller pressed a key (`0`-`9`, `*`, `#`, `A`-`D`; other characters are ignored).
     Digit(char),
     /// The last `Play` ran to its end. Not sent for a play that the flow stopped.
     PlaybackFinished,
     /// The last `Transfer` is over.
-    TransferEnded { outcome: TransferOutcome },
+    TransferEnded(TransferOutcome),
     /// The last `StartRecording` is over and its file is complete.
-    RecordingFinished { path: PathBuf, seconds: u32 },
+    RecordingFinished { path: String, seconds: f32 },
     /// The instant from `poll_timeout()` has been reached.
     Tick,
 }
@@ -31,7 +29,7 @@ pub enum FlowEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferOutcome {
     /// An agent answered, talked, and the agent side has since hung up.
-    Answered,
+    Completed,
     Busy,
     NoAnswer,
     /// Unreachable, rejected, no agent in the queue...: the reason is for the call record.
@@ -61,11 +59,11 @@ pub enum FlowAction {
     },
     /// Finish the running recording; `RecordingFinished` follows.
     StopRecording,
-    /// Play `announce` to the caller, then ring `target` for up to `timeout` and bridge the
+    /// Play `announce` to the caller, then ring `target` for up to `timeout_ms` and bridge the
     /// call if answered; report `TransferEnded` once that is over.
     Transfer {
         target: TransferTarget,
-        timeout: Duration,
+        timeout_ms: u32,
         announce: Vec<PromptRef>,
     },
     /// End the call (stopping whatever plays or records). The flow is finished.
@@ -98,6 +96,14 @@ impl EndCause {
     }
 
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An end cause is read as the code it is (`&cause` where a `&str` is wanted).
+impl std::ops::Deref for EndCause {
+    type Target = str;
+    fn deref(&self) -> &str {
         &self.0
     }
 }

@@ -14,7 +14,11 @@ pub enum RtpError {
     BadVersion(u8),
     /// The CSRC count claims more identifiers than the packet holds.
     #[error("CSRC count {count} needs {needed} bytes but the packet has {len}")]
-    CsrcTruncated { count: u8, needed: usize, len: usize },
+    CsrcTruncated {
+        count: u8,
+        needed: usize,
+        len: usize,
+    },
     /// The X bit is set but the 4-byte extension header is missing.
     #[error("header extension flagged but its 4-byte header is missing")]
     ExtensionHeaderMissing,
@@ -28,7 +32,8 @@ pub enum RtpError {
     #[error("padding of {padding} bytes but only {available} follow the header")]
     PaddingOverrun { padding: usize, available: usize },
 
-    /// An RTCP packet is shorter than its 4-byte common header, or its body is too short for its type.
+    /// An RTCP packet is shorter than its 4-byte common header, or its body is too short for
+    /// its type.
     #[error("RTCP packet of type {packet_type} is truncated ({len} bytes)")]
     RtcpTruncated { packet_type: u8, len: usize },
     /// The compound RTCP datagram is empty.

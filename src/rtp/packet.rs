@@ -68,7 +68,9 @@ impl<'a> RtpPacket<'a> {
             payload_type: fixed[1] & 0x7f,
             seq: u16::from_be_bytes([fixed[2], fixed[3]]),
             timestamp: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
-            ssrc: Ssrc(u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]])),
+            ssrc: Ssrc(u32::from_be_bytes([
+                fixed[8], fixed[9], fixed[10], fixed[11],
+            ])),
         };
 
         let csrc_end = FIXED_HEADER_LEN + 4 * usize::from(csrc_count);
@@ -166,7 +168,10 @@ pub fn write_rtp(header: &RtpHeader, payload: &[u8], out: &mut Vec<u8>) {
 /// APP) and the feedback types 205/206. Payload types 64..=95 must not be used for RTP on a
 /// multiplexed port, so nothing else lands there.
 pub fn is_rtcp(bytes: &[u8]) -> bool {
-    matches!(bytes, [first, second, ..] if first >> 6 == RTP_VERSION && (192..=223).contains(second))
+    match bytes {
+        [first, second, ..] => first >> 6 == RTP_VERSION && (192..=223).contains(second),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -35,12 +35,14 @@ impl NtpTimestamp {
     /// The NTP time of a Unix time (e.g. `SystemTime::now().duration_since(UNIX_EPOCH)`, read by
     /// the runtime, never inside a core).
     pub fn from_unix(since_unix_epoch: Duration) -> Self {
-        let secs = since_unix_epoch.as_secs().wrapping_add(NTP_UNIX_OFFSET_SECS);
+        let secs = since_unix_epoch
+            .as_secs()
+            .wrapping_add(NTP_UNIX_OFFSET_SECS);
         NtpTimestamp((secs << 32) | fraction_of(since_unix_epoch.subsec_nanos()))
     }
 
     /// This timestamp moved forward by `d`.
-    pub fn add(self, d: Duration) -> Self {
+    pub fn after(self, d: Duration) -> Self {
         let frac = fraction_of(d.subsec_nanos());
         NtpTimestamp(self.0.wrapping_add(d.as_secs() << 32).wrapping_add(frac))
     }
@@ -203,7 +205,10 @@ pub enum RtcpPacket<'a> {
         blocks: ReportBlocks<'a>,
     },
     /// A receiver report.
-    ReceiverReport { ssrc: Ssrc, blocks: ReportBlocks<'a> },
+    ReceiverReport {
+        ssrc: Ssrc,
+        blocks: ReportBlocks<'a>,
+    },
     /// Source descriptions.
     SourceDescription(SdesChunks<'a>),
     /// Sources leaving, with an optional reason.
@@ -212,7 +217,11 @@ pub enum RtcpPacket<'a> {
         reason: Option<&'a [u8]>,
     },
     /// Any other packet type (APP, feedback, XR…), skipped by this module.
-    Other { packet_type: u8, count: u8, body: &'a [u8] },
+    Other {
+        packet_type: u8,
+        count: u8,
+        body: &'a [u8],
+    },
 }
 
 /// The report blocks of an SR or RR.
@@ -403,7 +412,8 @@ fn split_packet(bytes: &[u8]) -> Result<(RtcpPacket<'_>, &[u8]), RtpError> {
     let decoded = match packet_type {
         PT_SR => {
             let fixed = body.first_chunk::<24>().ok_or(truncated)?;
-            let word = |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
+            let word =
+                |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
             let blocks = report_blocks(&body[24..], count).ok_or(overrun)?;
             RtcpPacket::SenderReport {
                 ssrc: Ssrc(word(0)),
@@ -489,12 +499,23 @@ mod tests {
             octet_count: 1600,
         };
         let mut out = Vec::new();
-        write_report(Ssrc(7), Some(&info), &[block(9), block(10)], "kefu@host", &mut out);
+        write_report(
+            Ssrc(7),
+            Some(&info),
+            &[block(9), block(10)],
+            "kefu@host",
+            &mut out,
+        );
         assert_eq!(out.len() % 4, 0);
         let compound = RtcpCompound::parse(&out).unwrap();
         let packets: Vec<_> = compound.packets().collect();
         assert_eq!(packets.len(), 2);
-        let RtcpPacket::SenderReport { ssrc, info: got, blocks } = packets[0] else {
+        let RtcpPacket::SenderReport {
+            ssrc,
+            info: got,
+            blocks,
+        } = packets[0]
+        else {
             panic!("expected an SR, got {:?}", packets[0]);
         };
         assert_eq!(ssrc, Ssrc(7));
@@ -516,9 +537,17 @@ mod tests {
         write_bye(Ssrc(1), Some("hangup"), &mut out);
         let compound = RtcpCompound::parse(&out).unwrap();
         let kinds: Vec<_> = compound.packets().collect();
-        assert!(matches!(kinds[0], RtcpPacket::ReceiverReport { ssrc: Ssrc(1), blocks } if blocks.len() == 1));
+        assert!(
+            matches!(kinds[0], RtcpPacket::ReceiverReport { ssrc: Ssrc(1), blocks } if blocks.len() == 1)
+        );
         assert!(matches!(kinds[1], RtcpPacket::SourceDescription(_)));
-        assert!(matches!(kinds[2], RtcpPacket::Other { packet_type: 204, .. }));
+        assert!(matches!(
+            kinds[2],
+            RtcpPacket::Other {
+                packet_type: 204,
+                ..
+            }
+        ));
         let RtcpPacket::Goodbye { sources, reason } = kinds[3] else {
             panic!("expected BYE");
         };
@@ -565,10 +594,16 @@ mod tests {
         let t = NtpTimestamp::from_unix(Duration::from_millis(1_500));
         assert_eq!(t.0 >> 32, NTP_UNIX_OFFSET_SECS + 1);
         assert_eq!(t.0 & 0xffff_ffff, 0x8000_0000);
-        assert_eq!(t.add(Duration::from_millis(500)).0, (NTP_UNIX_OFFSET_SECS + 2) << 32);
+        assert_eq!(
+            t.after(Duration::from_millis(500)).0,
+            (NTP_UNIX_OFFSET_SECS + 2) << 32
+        );
         assert_eq!(to_ntp_short(Duration::from_millis(250)), 16_384);
         assert_eq!(from_ntp_short(32_768), Duration::from_millis(500));
-        assert_eq!(t.middle32(), ((NTP_UNIX_OFFSET_SECS as u32 + 1) << 16) | 0x8000);
+        assert_eq!(
+            t.middle32(),
+            ((NTP_UNIX_OFFSET_SECS as u32 + 1) << 16) | 0x8000
+        );
     }
 
     #[test]

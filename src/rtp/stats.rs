@@ -159,7 +159,9 @@ impl ReceiveStats {
         if self.received == 0 {
             return 0;
         }
-        self.extended_max().wrapping_sub(self.base_seq).wrapping_add(1)
+        self.extended_max()
+            .wrapping_sub(self.base_seq)
+            .wrapping_add(1)
     }
 
     /// Packets received from this source (duplicates included, as A.3 counts them).
@@ -189,9 +191,7 @@ impl ReceiveStats {
 
     /// Interarrival jitter as a duration.
     pub fn jitter_duration(&self) -> Duration {
-        Duration::from_nanos(
-            u64::from(self.jitter()) * 1_000_000_000 / u64::from(self.clock_rate),
-        )
+        Duration::from_nanos(u64::from(self.jitter()) * 1_000_000_000 / u64::from(self.clock_rate))
     }
 
     /// Interarrival jitter in milliseconds.
@@ -298,7 +298,10 @@ mod tests {
         let t0 = Instant::now();
         let mut s = ReceiveStats::new(8000);
         for i in 0..50u32 {
-            s.update_jitter(t0 + Duration::from_millis(20 * u64::from(i)), 1000 + 160 * i);
+            s.update_jitter(
+                t0 + Duration::from_millis(20 * u64::from(i)),
+                1000 + 160 * i,
+            );
         }
         assert_eq!(s.jitter(), 0);
         // Alternate 10 ms early/late: |D| = 20 ms = 160 units, J converges towards 160.

@@ -1,8 +1,10 @@
 //! Reading call records back: listings, one call with its timeline, end-cause counts.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use serde::Serialize;
-use sqlx::{SqliteConnection, FromRow};
+use sqlx::{FromRow, SqliteConnection};
 
 use super::database::Store;
 use super::error::StoreError;
@@ -37,7 +39,8 @@ pub struct EndCauseCount {
     pub calls: u64,
 }
 
-/// `SELECT <every calls column> FROM calls <rest>`, as one literal so sqlx can cache it.
+/// `SELECT <every calls column> FROM calls <rest>` as one `&'static str`, the SQL text sqlx 0.9
+/// takes without `AssertSqlSafe`; each distinct text is prepared once per connection.
 macro_rules! select_calls {
     ($($rest:literal),+) => {
         concat!(
@@ -48,41 +51,67 @@ macro_rules! select_calls {
     };
 }
 
+/// The calls query of a listing and the query of those same calls' events, for one `WHERE`.
+/// Newest first; the id breaks ties between calls started in the same millisecond.
+macro_rules! listing {
+    ($filter:literal) => {
+        (
+            select_calls!($filter, " ORDER BY started_at DESC, id DESC LIMIT $1"),
+            concat!(
+                "SELECT call_id, at, kind, detail FROM call_events WHERE call_id IN ",
+                "(SELECT id FROM calls ",
+                $filter,
+                " ORDER BY started_at DESC, id DESC LIMIT $1) ORDER BY call_id, seq"
+            ),
+        )
+    };
+}
+
 impl Store {
     /// Calls matching `filter`, newest first, each with its timeline events.
     pub async fn list_calls(&self, filter: &ListFilter) -> Result<Vec<CallRecord>, StoreError> {
         const OP: &str = "list_calls";
-        // One literal per filter shape keeps each a cached prepared statement and lets the
-        // planner use the started_at and live-call indices. Newest first; the id breaks ties
-        // between calls started in the same millisecond.
-        let sql = match (filter.live_only, filter.since.is_some()) {
-            (false, false) => select_calls!("ORDER BY started_at DESC, id DESC LIMIT $1"),
-            (true, false) => select_calls!(
-                "WHERE ended_at IS NULL ORDER BY started_at DESC, id DESC LIMIT $1"
-            ),
-            (false, true) => select_calls!(
-                "WHERE started_at >= $2 ORDER BY started_at DESC, id DESC LIMIT $1"
-            ),
-            (true, true) => select_calls!(
-                "WHERE ended_at IS NULL AND started_at >= $2 ",
-                "ORDER BY started_at DESC, id DESC LIMIT $1"
-            ),
+        // One pair of literals per filter shape keeps each a cached prepared statement and
+        // lets the planner use the started_at and live-call indices.
+        let (calls_sql, events_sql) = match (filter.live_only, filter.since.is_some()) {
+            (false, false) => listing!(""),
+            (true, false) => listing!("WHERE ended_at IS NULL"),
+            (false, true) => listing!("WHERE started_at >= $2"),
+            (true, true) => listing!("WHERE ended_at IS NULL AND started_at >= $2"),
         };
-        // One read transaction: the rows and their events come from the same snapshot.
+        let limit = i64::from(filter.limit);
+        let since = filter.since.map(format_timestamp);
+        // One read transaction: the calls and their events come from the same snapshot.
         let mut tx = self.pool.begin().await.map_err(StoreError::query(OP))?;
-        let mut query = sqlx::query_as::<_, CallRow>(sql).bind(i64::from(filter.limit));
-        if let Some(since) = filter.since {
-            query = query.bind(format_timestamp(since));
+        let mut calls_query = sqlx::query_as::<_, CallRow>(calls_sql).bind(limit);
+        let mut events_query =
+            sqlx::query_as::<_, (String, String, String, String)>(events_sql).bind(limit);
+        if let Some(since) = &since {
+            calls_query = calls_query.bind(since.clone());
+            events_query = events_query.bind(since.clone());
         }
-        let rows = query
+        let rows = calls_query
             .fetch_all(&mut *tx)
             .await
             .map_err(StoreError::query(OP))?;
-        let mut calls = Vec::with_capacity(rows.len());
-        for row in rows {
-            let events = events_of(&mut tx, &row.id, OP).await?;
-            calls.push(row.into_record(events)?);
+        let event_rows = events_query
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::query(OP))?;
+        let mut events: HashMap<String, Vec<CallEvent>> = HashMap::with_capacity(rows.len());
+        for (call_id, at, kind, detail) in event_rows {
+            events
+                .entry(call_id)
+                .or_default()
+                .push(CallEvent { at, kind, detail });
         }
+        let calls = rows
+            .into_iter()
+            .map(|row| {
+                let timeline = events.remove(&row.id).unwrap_or_default();
+                row.into_record(timeline)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         tx.commit().await.map_err(StoreError::query(OP))?;
         Ok(calls)
     }
@@ -124,7 +153,7 @@ impl Store {
             0 => return Err(StoreError::NotFound(given.to_owned())),
             1 => rows.pop().expect("one row checked above"),
             _ => {
-                return Err(StoreError::Ambiguous {
+                return Err(StoreError::AmbiguousId {
                     given: given.to_owned(),
                     matches: rows.into_iter().map(|r| r.id).collect(),
                 });
@@ -226,5 +255,201 @@ impl CallRow {
             node: self.node,
             events,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::store::fixtures::{at, new_call, temp_store};
+
+    fn ids(calls: &[CallRecord]) -> Vec<&str> {
+        calls.iter().map(|c| c.id.as_str()).collect()
+    }
+
+    async fn three_calls(store: &Store) {
+        // "b" and "c" start in the same millisecond: the id orders them.
+        store.insert_call(&new_call("a", 0)).await.unwrap();
+        store.insert_call(&new_call("b", 5_000)).await.unwrap();
+        store.insert_call(&new_call("c", 5_000)).await.unwrap();
+        store
+            .end_call("a", at(3_000), "caller.hangup")
+            .await
+            .unwrap();
+        store
+            .add_event("b", at(5_100), "node", "menu")
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn lists_newest_first_with_events() {
+        let (_dir, store) = temp_store().await;
+        three_calls(&store).await;
+        let all = store.list_calls(&ListFilter::default()).await.unwrap();
+        assert_eq!(ids(&all), ["c", "b", "a"]);
+        assert_eq!(all[1].events.len(), 1);
+        assert_eq!(all[1].events[0].detail, "menu");
+        assert!(all[0].events.is_empty());
+    }
+
+    #[tokio::test]
+    async fn live_calls_are_those_without_an_end() {
+        let (_dir, store) = temp_store().await;
+        three_calls(&store).await;
+        let filter = ListFilter {
+            live_only: true,
+            ..ListFilter::default()
+        };
+        let live = store.list_calls(&filter).await.unwrap();
+        assert_eq!(ids(&live), ["c", "b"]);
+        assert!(live.iter().all(|c| c.ended_at.is_none()));
+        assert_eq!(live[1].events.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn limit_and_since_narrow_the_listing() {
+        let (_dir, store) = temp_store().await;
+        three_calls(&store).await;
+        let first_two = ListFilter {
+            limit: 2,
+            ..ListFilter::default()
+        };
+        assert_eq!(
+            ids(&store.list_calls(&first_two).await.unwrap()),
+            ["c", "b"]
+        );
+        let since = ListFilter {
+            since: Some(at(1_000)),
+            ..ListFilter::default()
+        };
+        assert_eq!(ids(&store.list_calls(&since).await.unwrap()), ["c", "b"]);
+        let live_since_later = ListFilter {
+            live_only: true,
+            since: Some(at(5_001)),
+            ..ListFilter::default()
+        };
+        assert!(
+            store
+                .list_calls(&live_since_later)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let limited_events = ListFilter {
+            limit: 1,
+            ..ListFilter::default()
+        };
+        let newest = store.list_calls(&limited_events).await.unwrap();
+        assert_eq!(ids(&newest), ["c"]);
+        assert!(newest[0].events.is_empty());
+    }
+
+    #[tokio::test]
+    async fn get_call_by_id_sip_call_id_or_unique_prefix() {
+        let (_dir, store) = temp_store().await;
+        store.insert_call(&new_call("7f3a9c01", 0)).await.unwrap();
+        store.insert_call(&new_call("7f3b0000", 1)).await.unwrap();
+        store.insert_call(&new_call("7f3b", 2)).await.unwrap();
+
+        assert_eq!(store.get_call("7f3a9c01").await.unwrap().id, "7f3a9c01");
+        assert_eq!(store.get_call("7f3a").await.unwrap().id, "7f3a9c01");
+        // An exact id wins over the longer id it prefixes.
+        assert_eq!(store.get_call("7f3b").await.unwrap().id, "7f3b");
+        let by_sip = store.get_call("7f3b0000@carrier.example").await.unwrap();
+        assert_eq!(by_sip.id, "7f3b0000");
+
+        match store.get_call("7f3").await {
+            Err(StoreError::AmbiguousId { given, matches }) => {
+                assert_eq!(given, "7f3");
+                assert_eq!(matches, ["7f3a9c01", "7f3b", "7f3b0000"]);
+            }
+            other => panic!("expected an ambiguous prefix, got {other:?}"),
+        }
+        assert!(matches!(
+            store.get_call("7F3A").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.get_call("%").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.get_call("").await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn counts_ended_calls_by_cause() {
+        let (_dir, store) = temp_store().await;
+        for (id, cause) in [
+            ("1", "caller.hangup"),
+            ("2", "media.timeout"),
+            ("3", "caller.hangup"),
+        ] {
+            store.insert_call(&new_call(id, 0)).await.unwrap();
+            store.end_call(id, at(1), cause).await.unwrap();
+        }
+        store.insert_call(&new_call("live", 0)).await.unwrap();
+        let counts = store.count_by_end_cause().await.unwrap();
+        let expected = [
+            EndCauseCount {
+                end_cause: "caller.hangup".into(),
+                calls: 2,
+            },
+            EndCauseCount {
+                end_cause: "media.timeout".into(),
+                calls: 1,
+            },
+        ];
+        assert_eq!(counts, expected);
+    }
+
+    #[tokio::test]
+    async fn json_has_every_key_with_its_type() {
+        let (_dir, store) = temp_store().await;
+        store.insert_call(&new_call("live", 0)).await.unwrap();
+        store.insert_call(&new_call("done", 1)).await.unwrap();
+        store.mark_answered("done", at(2), "PCMU").await.unwrap();
+        store.append_digit("done", '9').await.unwrap();
+        store
+            .set_recording("done", std::path::Path::new("r.wav"))
+            .await
+            .unwrap();
+        store.end_call("done", at(9), "flow.hangup").await.unwrap();
+
+        let live = serde_json::to_value(store.get_call("live").await.unwrap()).unwrap();
+        for key in ["id", "direction", "from", "to", "started_at", "digits"] {
+            assert!(live[key].is_string(), "{key} in {live}");
+        }
+        for key in ["answered_at", "ended_at", "end_cause", "codec", "recording"] {
+            assert!(live.get(key).is_some_and(Value::is_null), "{key} in {live}");
+        }
+        assert_eq!(live["direction"], "inbound");
+        assert_eq!(live["digits"], "");
+
+        let done = serde_json::to_value(store.get_call("done").await.unwrap()).unwrap();
+        let required = [
+            "id",
+            "direction",
+            "from",
+            "to",
+            "started_at",
+            "answered_at",
+            "ended_at",
+            "end_cause",
+            "codec",
+            "digits",
+            "recording",
+        ];
+        for key in required {
+            assert!(done[key].is_string(), "{key} in {done}");
+        }
+        assert_eq!(done["ended_at"], "2026-11-21T09:00:00.009Z");
+        assert!(done["events"].is_array());
+        assert!(done["flow_path"].is_array());
     }
 }

@@ -3,27 +3,28 @@
 use std::path::PathBuf;
 
 /// Every failure of the call-record store. Each variant names what was being done, so the
-/// one-line message a CLI prints is enough to act on.
+/// one-line message a CLI prints is enough to act on. The underlying error is part of that
+/// message (and deliberately not a `source()`, so `{:#}` does not print it twice).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The data directory could not be created.
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot create data directory {path}: {error}")]
     CreateDir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The database file could not be opened or configured.
-    #[error("cannot open database {path}: {source}")]
-    Open { path: PathBuf, source: sqlx::Error },
+    #[error("cannot open database {path}: {error}")]
+    Open { path: PathBuf, error: sqlx::Error },
     /// A read-only command found no database: the server never ran with this data directory.
     #[error("no call records in {dir} (kefu serve has not run there)")]
     NoDatabase { dir: PathBuf },
     /// Applying the embedded migrations failed (or the database holds migrations this build
     /// does not know, or one of ours was edited after it ran).
-    #[error("cannot migrate database {path}: {source}")]
+    #[error("cannot migrate database {path}: {error}")]
     Migrate {
         path: PathBuf,
-        source: sqlx::migrate::MigrateError,
+        error: sqlx::migrate::MigrateError,
     },
     /// The database was last migrated by an older kefu; a read-only command will not upgrade it.
     #[error(
@@ -35,10 +36,10 @@ pub enum StoreError {
         needed: i64,
     },
     /// A statement failed; `op` is the store operation, e.g. `insert_call`.
-    #[error("{op} failed: {source}")]
+    #[error("{op} failed: {error}")]
     Query {
         op: &'static str,
-        source: sqlx::Error,
+        error: sqlx::Error,
     },
     /// `insert_call` was given an id that is already stored.
     #[error("call {0} already exists")]
@@ -48,7 +49,7 @@ pub enum StoreError {
     NotFound(String),
     /// An id prefix (or SIP Call-ID) matches more than one call.
     #[error("call id {given} is ambiguous, it matches {}", matches.join(", "))]
-    Ambiguous { given: String, matches: Vec<String> },
+    AmbiguousId { given: String, matches: Vec<String> },
     /// `append_digit` was given something that is not a DTMF key.
     #[error("{0:?} is not a DTMF key (0-9, *, #, A-D)")]
     InvalidDigit(char),
@@ -64,6 +65,6 @@ pub enum StoreError {
 impl StoreError {
     /// Wraps a failed statement with the name of the operation that ran it.
     pub(crate) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-        move |source| StoreError::Query { op, source }
+        move |error| StoreError::Query { op, error }
     }
 }

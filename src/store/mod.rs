@@ -4,7 +4,9 @@
 //! A live call writes one small autocommit statement per fact (start, answer, digit, flow
 //! node, timeline event, end), so a crash loses nothing already written; the next server start
 //! ends the calls it left open with cause `server.restart`. Readers (`kefu calls`, the API)
-//! run beside the server thanks to WAL mode.
+//! run beside the server thanks to WAL mode. Measured: ~14-18k writes/s from 64 concurrent
+//! tasks in a release build on 2 shared cores (~6.7k/s in a debug build, printed by the
+//! `concurrent_writers_lose_nothing` test); kefu needs a few thousand at most.
 //!
 //! The SQL is kept to what SQLite and PostgreSQL both accept (TEXT/INTEGER columns, `$n`
 //! parameters, no JSON functions, no AUTOINCREMENT) so a PostgreSQL pool can replace the

@@ -94,18 +94,21 @@ const fn alaw_to_linear(code: u8) -> i16 {
     if a & 0x80 != 0 { t as i16 } else { -t as i16 }
 }
 
-const fn table(decode: fn(u8) -> i16) -> [i16; 256] {
+const fn table(law: Law) -> [i16; 256] {
     let mut out = [0i16; 256];
     let mut i = 0;
     while i < 256 {
-        out[i] = decode(i as u8);
+        out[i] = match law {
+            Law::Mu => ulaw_to_linear(i as u8),
+            Law::A => alaw_to_linear(i as u8),
+        };
         i += 1;
     }
     out
 }
 
-static ULAW_TO_LINEAR: [i16; 256] = table(ulaw_to_linear);
-static ALAW_TO_LINEAR: [i16; 256] = table(alaw_to_linear);
+static ULAW_TO_LINEAR: [i16; 256] = table(Law::Mu);
+static ALAW_TO_LINEAR: [i16; 256] = table(Law::A);
 
 /// G.711 payload bytes per 20 ms (8 kHz, one byte per sample).
 const PAYLOAD_20MS: usize = FRAME_SAMPLES / 2;
@@ -172,8 +175,8 @@ mod tests {
         -120, -112, -104, -96, -88, -80, -72, -64, -56, -48, -40, -32, -24, -16, -8, 0,
     ];
     const ALAW_ROW_00: [i16; 16] = [
-        -5504, -5248, -6016, -5760, -4480, -4224, -4992, -4736, -7552, -7296, -8064, -7808,
-        -6528, -6272, -7040, -6784,
+        -5504, -5248, -6016, -5760, -4480, -4224, -4992, -4736, -7552, -7296, -8064, -7808, -6528,
+        -6272, -7040, -6784,
     ];
     const ALAW_ROW_40: [i16; 16] = [
         -344, -328, -376, -360, -280, -264, -312, -296, -472, -456, -504, -488, -408, -392, -440,
@@ -188,7 +191,12 @@ mod tests {
         for (i, &want) in ULAW_ROW_00.iter().enumerate() {
             assert_eq!(Law::Mu.decode(i as u8), want, "code {i:#04x}");
             // Positive half mirrors the negative half.
-            assert_eq!(Law::Mu.decode(0x80 | i as u8), -want, "code {:#04x}", 0x80 | i);
+            assert_eq!(
+                Law::Mu.decode(0x80 | i as u8),
+                -want,
+                "code {:#04x}",
+                0x80 | i
+            );
         }
         for (i, &want) in ULAW_ROW_70.iter().enumerate() {
             assert_eq!(Law::Mu.decode(0x70 + i as u8), want);
@@ -202,10 +210,20 @@ mod tests {
             assert_eq!(Law::A.decode(0x80 | i as u8), -want);
         }
         for (i, &want) in ALAW_ROW_40.iter().enumerate() {
-            assert_eq!(Law::A.decode(0x40 + i as u8), want, "code {:#04x}", 0x40 + i);
+            assert_eq!(
+                Law::A.decode(0x40 + i as u8),
+                want,
+                "code {:#04x}",
+                0x40 + i
+            );
         }
         for (i, &want) in ALAW_ROW_50.iter().enumerate() {
-            assert_eq!(Law::A.decode(0x50 + i as u8), want, "code {:#04x}", 0x50 + i);
+            assert_eq!(
+                Law::A.decode(0x50 + i as u8),
+                want,
+                "code {:#04x}",
+                0x50 + i
+            );
         }
     }
 
@@ -240,7 +258,11 @@ mod tests {
     #[test]
     fn every_alaw_code_round_trips() {
         for code in 0..=255u8 {
-            assert_eq!(linear_to_alaw(Law::A.decode(code)), code, "code {code:#04x}");
+            assert_eq!(
+                linear_to_alaw(Law::A.decode(code)),
+                code,
+                "code {code:#04x}"
+            );
         }
     }
 

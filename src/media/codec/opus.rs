@@ -1,30 +1,26 @@
 //! Opus (RFC 6716, RTP payload format RFC 7587) through libopus, at 16 kHz mono.
 //!
-//! The RTP clock is always 48 kHz and the SDP always says `opus/48000/2` (RFC 7587 §6.1),
+//! The RTP clock is always 48 kHz and the SDP always says `opus/48000/2` (RFC 7587 §7),
 //! but the codec itself runs at 16 kHz mono here: libopus resamples and downmixes stereo
 //! packets inside the decoder, so kefu needs no resampler for Opus. The encoder uses the
 //! VoIP application mode.
 
-use super::{CodecError, MAX_DECODED_SAMPLES};
+use super::{CodecError, MAX_DECODED_SAMPLES, MAX_ENCODED_BYTES};
 use crate::media::frame::{FRAME_SAMPLES, Frame, SAMPLE_RATE};
-
-/// Output room for one 20 ms packet: a single frame is at most 1275 bytes plus its TOC byte
-/// (RFC 6716 §3.2.1); the VoIP bitrate leaves it far below that.
-const MAX_PACKET: usize = 1276;
 
 pub(super) struct OpusDecoder {
     inner: opus::Decoder,
-    /// Room for the longest packet Opus allows (120 ms).
-    scratch: [i16; MAX_DECODED_SAMPLES],
+    /// Room for the longest packet Opus allows (120 ms); boxed to keep `Decoder` small.
+    scratch: Box<[i16; MAX_DECODED_SAMPLES]>,
 }
 
 impl OpusDecoder {
     pub(super) fn new() -> Result<Self, CodecError> {
-        let inner = opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)
-            .map_err(CodecError::OpusInit)?;
+        let inner =
+            opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono).map_err(CodecError::OpusInit)?;
         Ok(OpusDecoder {
             inner,
-            scratch: [0; MAX_DECODED_SAMPLES],
+            scratch: Box::new([0; MAX_DECODED_SAMPLES]),
         })
     }
 
@@ -32,7 +28,7 @@ impl OpusDecoder {
     pub(super) fn decode(&mut self, payload: &[u8], out: &mut Vec<i16>) -> Result<(), CodecError> {
         let n = self
             .inner
-            .decode(payload, &mut self.scratch, false)
+            .decode(payload, &mut self.scratch[..], false)
             .map_err(CodecError::OpusDecode)?;
         out.extend_from_slice(&self.scratch[..n.min(MAX_DECODED_SAMPLES)]);
         Ok(())
@@ -62,7 +58,7 @@ impl OpusEncoder {
 
     pub(super) fn encode(&mut self, frame: &Frame, out: &mut Vec<u8>) -> Result<(), CodecError> {
         out.clear();
-        out.resize(MAX_PACKET, 0);
+        out.resize(MAX_ENCODED_BYTES, 0);
         let n = self
             .inner
             .encode(frame.samples(), out)

@@ -184,7 +184,9 @@ mod tests {
 
     fn tone(freq: f64, rate: f64, amplitude: f64, len: usize) -> Vec<i16> {
         (0..len)
-            .map(|n| (amplitude * (2.0 * std::f64::consts::PI * freq * n as f64 / rate).sin()) as i16)
+            .map(|n| {
+                (amplitude * (2.0 * std::f64::consts::PI * freq * n as f64 / rate).sin()) as i16
+            })
             .collect()
     }
 

@@ -1,0 +1,3 @@
+//! Subcommands other than `serve` (which is `runtime::serve`).
+
+pub mod calls;

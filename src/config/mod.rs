@@ -1,0 +1,179 @@
+//! Typed configuration: `sip-config/kefu.toml` (server), `dialplan.toml` (routes), `flows/*.toml`
+//! (IVR flows). Parsed once at start; any error names the file and line and stops `kefu serve`
+//! before it answers a single call. Without a `sip-config/` the embedded demo is used, so the
+//! binary runs anywhere.
+
+pub mod dialplan;
+pub mod flow;
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use dialplan::Dialplan;
+pub use flow::Flow;
+pub use server::ServerConfig;
+
+/// The demo configuration compiled into the binary.
+const EMBEDDED_SERVER: &str = include_str!("../../sip-config/kefu.toml");
+const EMBEDDED_DIALPLAN: &str = include_str!("../../sip-config/dialplan.toml");
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// kefu.toml is not valid TOML or has a field of the wrong type.
+    #[error("{}:{line}: {reason}", file.display())]
+    Toml {
+        file: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    /// A value is out of range or refers to something that does not exist.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file could not be read.
+    #[error("{}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    /// A flow file is broken.
+    #[error(transparent)]
+    Flow(#[from] flow::FlowError),
+    /// The dialplan is broken.
+    #[error(transparent)]
+    Dialplan(#[from] dialplan::DialplanError),
+}
+
+/// Command-line flags that override the files.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub sip_listen: Option<SocketAddr>,
+    pub http_listen: Option<SocketAddr>,
+    pub rtp_ports: Option<String>,
+}
+
+/// Everything `kefu serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub dialplan: Dialplan,
+    pub flows: BTreeMap<String, Arc<Flow>>,
+    /// Where prompts are read from: `voices/prompts/` next to the config folder, or `None` for
+    /// the prompts embedded in the binary.
+    pub prompts_dir: Option<PathBuf>,
+    /// Where the configuration came from, for the start-up log line.
+    pub origin: String,
+}
+
+impl Config {
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let file = overrides.config_file.clone().or_else(|| {
+            let default = PathBuf::from("sip-config/kefu.toml");
+            default.is_file().then_some(default)
+        });
+        let mut config = match file {
+            Some(file) => Self::from_dir(&file)?,
+            None => Self::embedded()?,
+        };
+        let s = &mut config.server;
+        if let Some(dir) = &overrides.data_dir {
+            s.data.dir = dir.clone();
+        }
+        if let Some(addr) = overrides.sip_listen {
+            s.sip.listen = addr;
+        }
+        if let Some(addr) = overrides.http_listen {
+            s.http.listen = addr;
+        }
+        if let Some(ports) = &overrides.rtp_ports {
+            server::parse_port_range(ports)?;
+            s.rtp.ports = ports.clone();
+        }
+        Ok(config)
+    }
+
+    /// kefu.toml at `file`, with dialplan.toml and flows/ beside it and prompts in
+    /// `<file's folder>/../voices/prompts` when that exists.
+    fn from_dir(file: &Path) -> Result<Config, ConfigError> {
+        let read = |f: &Path| {
+            std::fs::read_to_string(f).map_err(|source| ConfigError::Read {
+                file: f.to_owned(),
+                source,
+            })
+        };
+        let server = ServerConfig::parse(&read(file)?, file)?;
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let flows = flow::load_flows(&dir.join("flows"))?;
+        let dialplan = dialplan::load_dialplan(&dir.join("dialplan.toml"), flows.keys())?;
+        let prompts = dir.join("../voices/prompts");
+        Ok(Config {
+            server,
+            dialplan,
+            flows,
+            prompts_dir: prompts.is_dir().then_some(prompts),
+            origin: file.display().to_string(),
+        })
+    }
+
+    fn embedded() -> Result<Config, ConfigError> {
+        let server = ServerConfig::parse(EMBEDDED_SERVER, Path::new("sip-config/kefu.toml"))?;
+        let flows = flow::embedded_flows()?;
+        let dialplan = dialplan::parse_dialplan(
+            EMBEDDED_DIALPLAN,
+            Path::new("sip-config/dialplan.toml"),
+            flows.keys(),
+        )?;
+        Ok(Config {
+            server,
+            dialplan,
+            flows,
+            prompts_dir: None,
+            origin: "embedded defaults".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_load_and_route_any_number() {
+        let c = Config::embedded().expect("the embedded demo is valid");
+        assert_eq!(c.dialplan.route("12345"), Some("hotline"));
+        assert!(c.flows.contains_key("hotline"));
+    }
+
+    #[test]
+    fn the_repo_config_loads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("sip-config/kefu.toml");
+        let c = Config::load(&Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        })
+        .expect("sip-config/ is valid");
+        assert!(c.prompts_dir.is_some());
+    }
+
+    #[test]
+    fn overrides_win() {
+        let o = Overrides {
+            sip_listen: Some("127.0.0.1:5099".parse().expect("addr")),
+            rtp_ports: Some("40000-40100".into()),
+            ..Default::default()
+        };
+        let c = Config::load(&o).expect("loads");
+        assert_eq!(c.server.sip.listen.port(), 5099);
+        assert_eq!(c.server.rtp.ports, "40000-40100");
+        let bad = Overrides {
+            rtp_ports: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(Config::load(&bad).is_err());
+    }
+}

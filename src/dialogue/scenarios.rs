@@ -1,0 +1,242 @@
+//! Scripted calls to the demo hotline (`sip-config/flows/hotline.toml`) with exact instants.
+
+use crate::config::flow::{PromptRef, TransferTarget};
+use crate::dialogue::FlowAction::{StartRecording, StopPlayback};
+use crate::dialogue::testkit::{Sim, entered, hangup, play};
+use crate::dialogue::{FlowAction, FlowEvent, TransferOutcome};
+
+const HOTLINE: &str = include_str!("../../sip-config/flows/hotline.toml");
+
+/// Answered at t=0; the greeting ends at 2.5 s and the menu prompt starts.
+fn at_the_menu() -> Sim {
+    let mut sim = Sim::new(HOTLINE);
+    assert_eq!(
+        sim.start(),
+        [entered("greeting"), play(&["greeting"], true)]
+    );
+    assert_eq!(
+        sim.played(2500),
+        [entered("menu"), play(&["main-menu"], true)]
+    );
+    sim
+}
+
+fn path(sim: &Sim) -> Vec<&str> {
+    sim.run.path().iter().map(|n| n.as_str()).collect()
+}
+
+fn transfer() -> FlowAction {
+    FlowAction::Transfer {
+        target: TransferTarget::Queue("agents".to_string()),
+        timeout_ms: 30_000,
+        announce: vec![PromptRef::new("connecting").expect("valid")],
+    }
+}
+
+#[test]
+fn order_number_is_collected_read_back_and_back_to_the_menu() {
+    let mut sim = at_the_menu();
+    assert_eq!(
+        sim.digit(4200, '1'),
+        [StopPlayback, entered("order"), play(&["order-ask"], true)]
+    );
+    sim.played(7000);
+    assert_eq!(sim.timeout_ms(), Some(13_000), "6 s for the first digit");
+    assert_eq!(sim.type_keys(8000, 500, "12345"), []);
+    assert_eq!(sim.timeout_ms(), Some(14_000), "4 s after the last digit");
+    assert_eq!(
+        sim.digit(10_500, '#'),
+        [
+            entered("order-readback"),
+            play(
+                &[
+                    "you-entered",
+                    "digit-1",
+                    "digit-2",
+                    "digit-3",
+                    "digit-4",
+                    "digit-5",
+                    "order-noted"
+                ],
+                true
+            )
+        ]
+    );
+    assert_eq!(sim.run.vars()["order_number"], "12345");
+    assert_eq!(
+        sim.played(16_000),
+        [entered("order-next"), play(&["order-next"], true)]
+    );
+    assert_eq!(
+        sim.digit(17_000, '*'),
+        [StopPlayback, entered("menu"), play(&["main-menu"], true)]
+    );
+    assert_eq!(
+        path(&sim),
+        [
+            "greeting",
+            "menu",
+            "order",
+            "order-readback",
+            "order-next",
+            "menu"
+        ]
+    );
+    assert_eq!(sim.run.digits(), "112345#*");
+}
+
+#[test]
+fn order_number_too_short_twice_then_silence_goes_back_to_the_menu() {
+    let mut sim = at_the_menu();
+    sim.digit(3000, '1');
+    sim.played(6000);
+    assert_eq!(
+        sim.type_keys(7000, 500, "12#"),
+        [play(&["order-invalid", "order-ask"], true)]
+    );
+    assert_eq!(sim.type_keys(9000, 500, "123"), [StopPlayback]);
+    assert_eq!(
+        sim.run_until(14_000),
+        [(14_000, play(&["order-invalid", "order-ask"], true))]
+    );
+    sim.played(20_000);
+    assert_eq!(
+        sim.run_until(26_000),
+        [
+            (26_000, entered("menu")),
+            (26_000, play(&["main-menu"], true))
+        ]
+    );
+}
+
+#[test]
+fn returns_policy_then_the_menu_again() {
+    let mut sim = at_the_menu();
+    sim.played(9000);
+    assert_eq!(sim.timeout_ms(), Some(14_000));
+    assert_eq!(
+        sim.digit(10_000, '2'),
+        [entered("returns"), play(&["returns-policy"], true)]
+    );
+    assert_eq!(
+        sim.timeout_ms(),
+        Some(3_600_000),
+        "only the hour limit is left"
+    );
+    assert_eq!(
+        sim.played(22_000),
+        [entered("menu"), play(&["main-menu"], true)]
+    );
+}
+
+#[test]
+fn a_key_during_the_greeting_goes_straight_to_its_option() {
+    let mut sim = Sim::new(HOTLINE);
+    sim.start();
+    assert_eq!(
+        sim.digit(1000, '2'),
+        [
+            StopPlayback,
+            entered("menu"),
+            entered("returns"),
+            play(&["returns-policy"], true)
+        ]
+    );
+}
+
+#[test]
+fn busy_agents_lead_to_a_message_and_goodbye() {
+    let mut sim = at_the_menu();
+    assert_eq!(
+        sim.digit(3000, '0'),
+        [StopPlayback, entered("agent"), transfer()]
+    );
+    assert_eq!(
+        sim.event(33_000, FlowEvent::TransferEnded(TransferOutcome::NoAnswer)),
+        [entered("message"), play(&["agents-busy"], true)]
+    );
+    assert_eq!(
+        sim.played(37_000),
+        [StartRecording {
+            max_seconds: 120,
+            silence_seconds: Some(5),
+            beep: true
+        }]
+    );
+    assert_eq!(
+        sim.event(
+            60_000,
+            FlowEvent::RecordingFinished {
+                path: "data/recordings/c1-message.wav".to_string(),
+                seconds: 18.5
+            }
+        ),
+        [entered("message-saved"), play(&["message-saved"], false)]
+    );
+    assert_eq!(
+        sim.played(62_000),
+        [entered("goodbye"), play(&["goodbye"], false)]
+    );
+    assert_eq!(sim.played(65_000), [hangup("flow.hangup")]);
+    assert_eq!(sim.run.vars()["message"], "data/recordings/c1-message.wav");
+    assert_eq!(
+        path(&sim),
+        [
+            "greeting",
+            "menu",
+            "agent",
+            "message",
+            "message-saved",
+            "goodbye"
+        ]
+    );
+}
+
+#[test]
+fn an_answered_transfer_ends_the_call_when_the_agent_hangs_up() {
+    let mut sim = at_the_menu();
+    sim.digit(3000, '0');
+    assert_eq!(
+        sim.event(
+            600_000,
+            FlowEvent::TransferEnded(TransferOutcome::Completed)
+        ),
+        [hangup("flow.transfer_ended")]
+    );
+}
+
+#[test]
+fn a_silent_caller_hears_the_menu_three_times_then_goodbye() {
+    let mut sim = at_the_menu();
+    sim.played(9000);
+    assert_eq!(
+        sim.run_until(14_000),
+        [(14_000, play(&["no-input", "main-menu"], true))]
+    );
+    sim.played(21_000);
+    assert_eq!(
+        sim.run_until(26_000),
+        [(26_000, play(&["no-input", "main-menu"], true))]
+    );
+    sim.played(33_000);
+    assert_eq!(
+        sim.run_until(38_000),
+        [
+            (38_000, entered("goodbye")),
+            (38_000, play(&["goodbye"], false))
+        ]
+    );
+    assert_eq!(sim.played(41_000), [hangup("flow.hangup")]);
+    assert_eq!(sim.run.digits(), "");
+}
+
+#[test]
+fn the_hotline_never_outlives_its_maximum_duration() {
+    let mut sim = at_the_menu();
+    sim.digit(3000, '0');
+    assert_eq!(sim.timeout_ms(), Some(3_600_000));
+    assert_eq!(
+        sim.run_until(3_600_000),
+        [(3_600_000, hangup("flow.max_duration"))]
+    );
+}

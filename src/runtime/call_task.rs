@@ -1,0 +1,479 @@
+//! The async shell of one inbound call: admission, SDP, the dialog, the RTP sockets and the 20 ms
+//! clock around the sans-IO [`Call`]. Every log line of the call carries `call=<id>`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::{Header, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use crate::call::call::{Call, CallOutput, LegId};
+use crate::call::leg::{Leg, LegMedia};
+use crate::dialogue::{FlowRun, TransferOutcome};
+use crate::media::codec::CodecKind;
+use crate::rtp::rtcp::NtpTimestamp;
+use crate::runtime::live::{CallCommand, LiveEvent};
+use crate::runtime::recorder::{MessageWriter, RecordingTap};
+use crate::runtime::server::Shared;
+use crate::runtime::transfer::{self, AgentConnection};
+use crate::sip::request::{InviteInfo, dtmf_relay_digit};
+use crate::sip::sdp::{self, AudioCodecSpec, LocalMedia, Negotiated, SdpError, SessionDescription};
+use crate::store::{Direction, NewCall};
+
+/// Codecs kefu answers with, in the order it prefers them when an offer lists several.
+pub fn supported_codecs() -> Vec<AudioCodecSpec> {
+    CodecKind::PREFERENCE
+        .iter()
+        .map(|k| AudioCodecSpec { name: k.sdp_name().into(), clock_rate: k.rtp_clock_rate(), channels: k.sdp_channels() })
+        .collect()
+}
+
+/// A new call id: time-ordered and unique enough to type a prefix of it.
+fn new_call_id() -> String {
+    let ms = jiff::Timestamp::now().as_millisecond();
+    format!("{ms:x}{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
+/// Handles a new INVITE from first response to last BYE.
+pub async fn inbound(shared: Arc<Shared>, mut tx: Transaction) {
+    let id = new_call_id();
+    let span = tracing::info_span!("call", call = %id);
+    async move {
+        let info = match InviteInfo::read(&tx.original) {
+            Ok(info) => info,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable INVITE");
+                let _ = tx.reply(StatusCode::BadRequest).await;
+                return;
+            }
+        };
+        let started = jiff::Timestamp::now();
+        let new = NewCall {
+            id: id.clone(),
+            sip_call_id: info.sip_call_id.clone(),
+            direction: Direction::Inbound,
+            from: info.from.clone(),
+            to: info.to.clone(),
+            started_at: started,
+        };
+        if let Err(e) = shared.store.insert_call(&new).await {
+            tracing::error!(error = %e, "cannot record the call; refusing it");
+            let _ = tx.reply(StatusCode::ServerInternalError).await;
+            return;
+        }
+        shared.live.publish(event(&id, "started", format!("{} -> {}", info.from, info.dialled)));
+        let cause = match run_inbound(&shared, &id, &info, tx).await {
+            Ok(cause) => cause,
+            Err(cause) => cause,
+        };
+        tracing::info!(cause = %cause, "call ended");
+        metrics::counter!("kefu_calls_total", "end_cause" => cause.clone()).increment(1);
+        if let Err(e) = shared.store.end_call(&id, jiff::Timestamp::now(), &cause).await {
+            tracing::error!(error = %e, "could not record the end of the call");
+        }
+        shared.live.publish(event(&id, "ended", cause));
+    }
+    .instrument(span)
+    .await
+}
+
+fn event(id: &str, kind: &str, detail: String) -> LiveEvent {
+    LiveEvent { call_id: id.to_owned(), at: jiff::Timestamp::now().to_string(), kind: kind.into(), detail }
+}
+
+/// Refuses the INVITE with `status` and returns the end cause.
+async fn refuse(tx: &mut Transaction, status: StatusCode, headers: Vec<Header>, cause: &str) -> String {
+    if let Err(e) = tx.reply_with(status, headers, None).await {
+        tracing::debug!(error = %e, "could not send the refusal");
+    }
+    cause.to_owned()
+}
+
+async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: Transaction) -> Result<String, String> {
+    let now = Instant::now();
+    let source = source_ip(&tx);
+    let admitted = {
+        let mut admission = shared.admission.lock().expect("admission lock is never held across a panic");
+        admission.admit(now, source, shared.live.len())
+    };
+    if let Err(refusal) = admitted {
+        let retry = Header::RetryAfter(refusal.retry_after().to_string().into());
+        return Err(refuse(&mut tx, StatusCode::ServiceUnavailable, vec![retry], refusal.end_cause()).await);
+    }
+
+    let body = String::from_utf8_lossy(tx.original.body()).into_owned();
+    let offer = match SessionDescription::parse(&body) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "broken SDP offer");
+            let warning = Header::Warning(format!("399 kefu \"{}\"", e.to_string().replace('"', "'")).into());
+            return Err(refuse(&mut tx, StatusCode::BadRequest, vec![warning], "sip.400").await);
+        }
+    };
+    let Some(flow_name) = shared.config.dialplan.route(&info.dialled) else {
+        return Err(refuse(&mut tx, StatusCode::NotFound, vec![], "sip.404").await);
+    };
+    let flow = shared.config.flows.get(flow_name).cloned().expect("the dialplan only routes to loaded flows");
+
+    let sockets = match shared.ports.bind().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "no RTP port");
+            return Err(refuse(&mut tx, StatusCode::ServiceUnavailable, vec![], "media.no_ports").await);
+        }
+    };
+    let local_port = sockets.rtp.local_addr().map_err(|e| format!("media.socket: {e}"))?.port();
+    let local = LocalMedia {
+        addr: shared.media_ip,
+        port: local_port,
+        session_id: rand::random::<u32>() as u64,
+        session_version: 1,
+    };
+    let answer = match sdp::negotiate_answer(&offer, &supported_codecs(), &local) {
+        Ok(a) => a,
+        Err(e @ (SdpError::NoCommonCodec | SdpError::NoAudio)) => {
+            tracing::info!(error = %e, "no common codec");
+            let warning = Header::Warning("305 kefu \"Incompatible media format\"".into());
+            return Err(refuse(&mut tx, StatusCode::NotAcceptableHere, vec![warning], "sip.488").await);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "SDP offer refused");
+            return Err(refuse(&mut tx, StatusCode::NotAcceptableHere, vec![], "sip.488").await);
+        }
+    };
+    let Some(codec) = codec_of(&answer.negotiated) else {
+        return Err(refuse(&mut tx, StatusCode::NotAcceptableHere, vec![], "sip.488").await);
+    };
+
+    let (state_tx, mut states) = shared.dialog_layer.new_dialog_state_channel();
+    let dialog = shared
+        .dialog_layer
+        .get_or_create_server_invite(&tx, state_tx, None, Some(shared.contact.clone()))
+        .map_err(|e| format!("sip.dialog: {e}"))?;
+    let mut invite_dialog = dialog.clone();
+    tokio::spawn(async move {
+        let _ = invite_dialog.handle(&mut tx).await;
+    });
+    let answer_sdp = answer.description.to_string();
+    dialog
+        .accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(answer_sdp.into_bytes()))
+        .map_err(|e| format!("sip.accept: {e}"))?;
+    let answered = Instant::now();
+    metrics::histogram!("kefu_invite_to_answer_seconds").record(answered.duration_since(now).as_secs_f64());
+    let _ = shared.store.mark_answered(id, jiff::Timestamp::now(), &codec.to_string()).await;
+    shared.live.publish(event(id, "answered", codec.to_string()));
+
+    let jitter_packets = (shared.config.server.rtp.jitter_ms / 20).clamp(1, 16) as u16;
+    let leg = new_leg(&answer.negotiated, codec, jitter_packets).map_err(|e| format!("media.codec: {e}"))?;
+    let run = FlowRun::new(flow.clone(), Default::default());
+    let media_timeout = Duration::from_secs(shared.config.server.rtp.media_timeout_s);
+    let mut call = Call::new(answered, leg, run, shared.prompts.clone(), &flow.language, flow.record_calls, media_timeout);
+
+    let (commands_tx, mut commands) = mpsc::channel(8);
+    shared.live.insert(id, commands_tx);
+    let recordings = shared.config.server.data.dir.join("recordings");
+    let mut tap = if flow.record_calls {
+        match RecordingTap::start(&recordings, id) {
+            Ok(t) => {
+                let _ = shared.store.set_recording(id, t.path()).await;
+                Some(t)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "recording disabled for this call");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut message: Option<MessageWriter> = None;
+    let store = shared.store.clone();
+    let (writes_tx, writes) = mpsc::unbounded_channel::<(String, String)>();
+    let writer = tokio::spawn(write_events(store, id.to_owned(), writes));
+
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut rtp_buf = vec![0u8; 2048];
+    let mut rtcp_buf = vec![0u8; 2048];
+    let mut agent_buf = vec![0u8; 2048];
+    // The agent side of a bridged call; three options because select! borrows each separately.
+    let mut agent_sockets: Option<crate::runtime::ports::RtpSockets> = None;
+    let mut agent_states: Option<rsipstack::dialog::dialog::DialogStateReceiver> = None;
+    let mut agent_dialog: Option<rsipstack::dialog::invite_dialog::InviteDialog> = None;
+    let mut ringing: Option<tokio::task::JoinHandle<Result<AgentConnection, TransferOutcome>>> = None;
+    let mut cause: Option<String> = None;
+    let mut remote_gone = false;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => call.handle_tick(Instant::now()),
+            r = sockets.rtp.recv_from(&mut rtp_buf) => {
+                if let Ok((n, from)) = r {
+                    metrics::counter!("kefu_rtp_packets_total", "direction" => "in").increment(1);
+                    call.handle_rtp(Instant::now(), LegId::Caller, from, &rtp_buf[..n]);
+                }
+            }
+            r = sockets.rtcp.recv_from(&mut rtcp_buf) => {
+                if let Ok((n, _)) = r {
+                    call.handle_rtcp(Instant::now(), LegId::Caller, &rtcp_buf[..n]);
+                }
+            }
+            state = states.recv() => match state {
+                None => {
+                    call.hang_up("sip.dialog_lost");
+                }
+                Some(DialogState::Terminated(_, reason)) => {
+                    remote_gone = true;
+                    cause.get_or_insert(terminated_cause(&reason).to_owned());
+                    call.hang_up(terminated_cause(&reason));
+                }
+                Some(DialogState::Info(_, req, handle)) => {
+                    let content_type = req.headers.iter().find_map(|h| match h {
+                        Header::ContentType(c) => Some(c.value().to_owned()),
+                        _ => None,
+                    }).unwrap_or_default();
+                    match dtmf_relay_digit(&content_type, req.body()) {
+                        Some(d) => {
+                            let _ = handle.reply(StatusCode::OK).await;
+                            call.handle_info_digit(Instant::now(), d);
+                        }
+                        None => { let _ = handle.reply(StatusCode::UnsupportedMediaType).await; }
+                    }
+                }
+                Some(DialogState::Updated(_, req, handle)) => {
+                    reinvite(&mut call, &req, &handle, &supported_codecs(), &local, codec).await;
+                }
+                Some(DialogState::Options(_, _, handle)) => { let _ = handle.reply(StatusCode::OK).await; }
+                Some(DialogState::Refer(_, _, handle)) | Some(DialogState::Notify(_, _, handle))
+                | Some(DialogState::Message(_, _, handle)) | Some(DialogState::Publish(_, _, handle)) => {
+                    let _ = handle.reply(StatusCode::NotImplemented).await;
+                }
+                Some(_) => {}
+            },
+            Some(cmd) = commands.recv() => match cmd {
+                CallCommand::Hangup { cause } => call.hang_up(cause),
+            },
+            r = async { ringing.as_mut().expect("guarded by is_some").await }, if ringing.is_some() => {
+                ringing = None;
+                match r {
+                    Ok(Ok(conn)) => {
+                        let AgentConnection { leg, sockets, dialog, states } = conn;
+                        call.agent_connected(Instant::now(), leg);
+                        agent_sockets = Some(sockets);
+                        agent_states = Some(states);
+                        agent_dialog = Some(dialog);
+                    }
+                    Ok(Err(outcome)) => call.transfer_failed(Instant::now(), outcome),
+                    Err(e) => call.transfer_failed(Instant::now(), TransferOutcome::Failed(e.to_string())),
+                }
+            }
+            r = async { agent_sockets.as_ref().expect("guarded by is_some").rtp.recv_from(&mut agent_buf).await }, if agent_sockets.is_some() => {
+                if let Ok((n, from)) = r {
+                    call.handle_rtp(Instant::now(), LegId::Agent, from, &agent_buf[..n]);
+                }
+            }
+            state = async { agent_states.as_mut().expect("guarded by is_some").recv().await }, if agent_states.is_some() => {
+                if matches!(state, None | Some(DialogState::Terminated(..))) {
+                    agent_states = None;
+                    agent_sockets = None;
+                    if let Some(d) = agent_dialog.take() {
+                        shared.dialog_layer.remove_dialog(&d.id());
+                    }
+                    call.agent_hung_up(Instant::now());
+                }
+            }
+        }
+        while let Some(out) = call.poll_output() {
+            match out {
+                CallOutput::Transmit { leg: LegId::Caller, rtcp, to, bytes } => {
+                    let socket = if rtcp { &sockets.rtcp } else { &sockets.rtp };
+                    if socket.try_send_to(&bytes, to).is_ok() && !rtcp {
+                        metrics::counter!("kefu_rtp_packets_total", "direction" => "out").increment(1);
+                    }
+                }
+                CallOutput::Transmit { leg: LegId::Agent, rtcp, to, bytes } => {
+                    if let Some(a) = &agent_sockets {
+                        let socket = if rtcp { &a.rtcp } else { &a.rtp };
+                        let _ = socket.try_send_to(&bytes, to);
+                    }
+                }
+                CallOutput::DropAgent => {
+                    agent_sockets = None;
+                    agent_states = None;
+                    if let Some(d) = agent_dialog.take() {
+                        let layer = shared.dialog_layer.clone();
+                        tokio::spawn(async move {
+                            let _ = d.bye().await;
+                            layer.remove_dialog(&d.id());
+                        });
+                    }
+                }
+                CallOutput::Record { caller, other } => {
+                    if let Some(t) = &mut tap {
+                        t.push(caller, other);
+                    }
+                }
+                CallOutput::MessageStart { .. } => {
+                    message = MessageWriter::start(&recordings, id).ok();
+                }
+                CallOutput::MessageFrame(f) => {
+                    if let Some(m) = &mut message {
+                        m.push(f);
+                    }
+                }
+                CallOutput::MessageStop => {
+                    if let Some(m) = message.take() {
+                        let (path, seconds) = m.finish();
+                        call.message_saved(Instant::now(), path.display().to_string(), seconds);
+                    }
+                }
+                CallOutput::Event { kind, detail } => {
+                    shared.live.publish(event(id, kind, detail.clone()));
+                    let _ = writes_tx.send((kind.to_owned(), detail));
+                }
+                CallOutput::Transfer { target, timeout } => {
+                    tracing::info!(%target, "transferring");
+                    let caller_user = uri_user(&info.from);
+                    ringing = Some(tokio::spawn(transfer::connect(shared.clone(), target, caller_user, timeout)));
+                }
+                CallOutput::Hangup { cause: c } => {
+                    cause.get_or_insert(c);
+                }
+            }
+        }
+        if call.is_ended() {
+            break;
+        }
+    }
+    shared.live.remove(id);
+    if let Some(r) = ringing.take() {
+        r.abort();
+    }
+    if let Some(d) = agent_dialog.take() {
+        let _ = d.bye().await;
+        shared.dialog_layer.remove_dialog(&d.id());
+    }
+    if !remote_gone {
+        if let Err(e) = dialog.bye().await {
+            tracing::debug!(error = %e, "BYE failed");
+        }
+    }
+    shared.dialog_layer.remove_dialog(&dialog.id());
+    if let Some(t) = tap {
+        t.finish();
+    }
+    drop(writes_tx);
+    let _ = writer.await;
+    let c = call.caller().counters();
+    tracing::info!(packets_in = c.packets_in, packets_out = c.packets_out, bad = c.bad_packets, "media closed");
+    Ok(cause.unwrap_or_else(|| "flow.hangup".into()))
+}
+
+/// `sip:+15551230000@host;x=y` -> `+15551230000` (or `kefu` when there is no user part).
+fn uri_user(uri: &str) -> String {
+    let rest = uri.split_once(':').map_or(uri, |(_, r)| r);
+    match rest.split_once('@') {
+        Some((user, _)) if !user.is_empty() => user.to_owned(),
+        _ => "kefu".to_owned(),
+    }
+}
+
+/// The codec SDP negotiation settled on.
+pub fn codec_of(n: &Negotiated) -> Option<CodecKind> {
+    CodecKind::from_sdp(&n.codec.name, n.codec.clock_rate, n.codec.channels)
+}
+
+/// A media leg for what SDP negotiated, starting now.
+pub fn new_leg(n: &Negotiated, codec: CodecKind, jitter_packets: u16) -> Result<Leg, crate::media::CodecError> {
+    let media = LegMedia {
+        codec,
+        payload_type: n.codec.payload_type,
+        telephone_event: n.telephone_event,
+        remote: n.remote_rtp,
+        rtcp_mux: n.rtcp_mux,
+    };
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Leg::new(media, Instant::now(), NtpTimestamp::from_unix(since_epoch), jitter_packets, rand::random())
+}
+
+/// Writes a call's timeline in order, off the media loop.
+async fn write_events(store: crate::store::Store, id: String, mut writes: mpsc::UnboundedReceiver<(String, String)>) {
+    while let Some((kind, detail)) = writes.recv().await {
+        let at = jiff::Timestamp::now();
+        let result = match kind.as_str() {
+            "digit" => match detail.chars().next() {
+                Some(d) => store.append_digit(&id, d).await,
+                None => Ok(()),
+            },
+            "node" => store.push_flow_step(&id, &detail).await,
+            _ => Ok(()),
+        };
+        let result = result.and(store.add_event(&id, at, &kind, &detail).await);
+        if let Err(e) = result {
+            tracing::error!(call = %id, error = %e, "could not record a call event");
+        }
+    }
+}
+
+/// Answers a re-INVITE (hold, resume, new address) with our SDP for the same codec.
+async fn reinvite(
+    call: &mut Call,
+    req: &rsipstack::sip::Request,
+    handle: &rsipstack::dialog::dialog::TransactionHandle,
+    supported: &[AudioCodecSpec],
+    local: &LocalMedia,
+    codec: CodecKind,
+) {
+    let body = String::from_utf8_lossy(req.body()).into_owned();
+    if body.trim().is_empty() {
+        // An offerless re-INVITE (RFC 3261 §14.2): offer what we use now.
+        let _ = handle.reply(StatusCode::OK).await;
+        return;
+    }
+    let outcome = SessionDescription::parse(&body)
+        .map_err(|_| StatusCode::BadRequest)
+        .and_then(|offer| sdp::negotiate_answer(&offer, supported, local).map_err(|_| StatusCode::NotAcceptableHere));
+    match outcome {
+        Ok(answer) if codec_of(&answer.negotiated) == Some(codec) => {
+            call.handle_caller_media_change(answer.negotiated.remote_rtp);
+            let body = answer.description.to_string().into_bytes();
+            let headers = vec![Header::ContentType("application/sdp".into())];
+            let _ = handle.respond(StatusCode::OK, Some(headers), Some(body)).await;
+        }
+        Ok(_) => {
+            let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+        }
+        Err(status) => {
+            let _ = handle.reply(status).await;
+        }
+    }
+}
+
+fn terminated_cause(reason: &TerminatedReason) -> &'static str {
+    match reason {
+        TerminatedReason::UacBye => "caller.hangup",
+        TerminatedReason::UacCancel => "caller.cancel",
+        TerminatedReason::Timeout => "sip.timeout",
+        TerminatedReason::UasBye => "flow.hangup",
+        _ => "sip.terminated",
+    }
+}
+
+/// The source address of the request, for per-source rate limiting: the Via `received`
+/// parameter rsipstack adds (RFC 3261 §18.2.1), else the Via host.
+fn source_ip(tx: &Transaction) -> std::net::IpAddr {
+    let via = tx.original.via_header().map(|v| v.value().to_owned()).unwrap_or_default();
+    let received = via
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("received="))
+        .and_then(|ip| ip.parse().ok());
+    received
+        .or_else(|| {
+            let sent_by = via.split_whitespace().nth(1)?.split(';').next()?;
+            sent_by.parse::<SocketAddr>().map(|a| a.ip()).ok().or_else(|| sent_by.parse().ok())
+        })
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+}

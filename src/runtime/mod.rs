@@ -1,0 +1,17 @@
+//! The async shells: sockets, tasks, timers. The one place that reads the clock and the only code
+//! that awaits; everything it drives (`sip::guard`, `call::Call`, `dialogue::FlowRun`, the RTP
+//! and media stages) takes `now` as an argument.
+
+pub mod call_task;
+pub mod dispatch;
+pub mod live;
+pub mod logging;
+pub mod ports;
+pub mod prompts;
+pub mod recorder;
+pub mod registrar;
+pub mod server;
+pub mod sip_socket;
+pub mod transfer;
+
+pub use server::serve;
