@@ -132,10 +132,12 @@ impl Drop for Kefu {
 /// Runs one SIPp scenario from tests/sipp/ against kefu; returns (success, stdout+stderr).
 pub fn sipp(kefu: &Kefu, scenario: &str, keys: &[(&str, &str)], extra: &[&str]) -> (bool, String) {
     let scenario_path = Path::new(REPO).join("tests/sipp").join(scenario);
+    // SIPp's `-p 0` means 5060, so give it a port that is free now.
+    let port = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("free port").port();
     let mut cmd = Command::new("sipp");
     cmd.arg(kefu.sip.to_string())
         .args(["-sf", &scenario_path.display().to_string()])
-        .args(["-i", "127.0.0.1", "-p", "0", "-m", "1", "-s", "4001"])
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1", "-s", "4001"])
         .args(["-timeout", "60s", "-timeout_error", "-nostdin"])
         .args(["-trace_err", "-error_file"])
         .arg(kefu.data.path().join(format!("sipp-{scenario}.err")));
