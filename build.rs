@@ -24,7 +24,10 @@ fn embed_prompts() -> Result<(), Box<dyn std::error::Error>> {
         }
         for file in std::fs::read_dir(&lang)? {
             let file = file?.path();
-            let ext = file.extension().and_then(|e| e.to_str()).unwrap_or_default();
+            let ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default();
             if ["wav", "flac", "ogg", "mp3"].contains(&ext) {
                 entries.push(file);
             }
@@ -33,8 +36,15 @@ fn embed_prompts() -> Result<(), Box<dyn std::error::Error>> {
     entries.sort();
     let mut out = String::from("&[\n");
     for file in entries {
-        let rel = file.strip_prefix(&root)?.to_string_lossy().replace('\\', "/");
-        writeln!(out, "    ({rel:?}, include_bytes!({:?})),", file.display().to_string())?;
+        let rel = file
+            .strip_prefix(&root)?
+            .to_string_lossy()
+            .replace('\\', "/");
+        writeln!(
+            out,
+            "    ({rel:?}, include_bytes!({:?})),",
+            file.display().to_string()
+        )?;
     }
     out.push(']');
     let dest = std::path::Path::new(&std::env::var("OUT_DIR")?).join("embedded_prompts.rs");

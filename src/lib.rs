@@ -15,7 +15,7 @@
 //!
 //! ## Run loop and time model
 //!
-//! Protocol and media cores are sans-IO: [`call::call::Call`], [`dialogue::FlowRun`],
+//! Protocol and media cores are sans-IO: [`call::Call`], [`dialogue::FlowRun`],
 //! [`sip::guard`], [`sip::admission::Admission`] and the RTP pieces take `now: Instant` as an
 //! argument and return what to send and when to wake them. Only [`runtime`] owns sockets, spawns
 //! tasks and reads the clock. Each live call is one task that, every 20 ms, feeds the call one

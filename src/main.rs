@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "kefu", version, about = "Self-hosted voice customer service for e-commerce")]
+#[command(
+    name = "kefu",
+    version,
+    about = "Self-hosted voice customer service for e-commerce"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +51,10 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("kefu: cannot start the async runtime: {e}");
@@ -68,7 +75,9 @@ fn main() -> ExitCode {
                 kefu::runtime::serve(overrides).await
             }
             Command::Calls(cmd) => {
-                let data_dir = std::env::var_os("KEFU_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| "data".into());
+                let data_dir = std::env::var_os("KEFU_DATA_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| "data".into());
                 kefu::cli::calls::run(cmd, &data_dir).await
             }
         }

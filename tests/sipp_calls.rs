@@ -36,24 +36,51 @@ fn order_call(offer: &Offer) -> (RtpPeer, serde_json::Value, Kefu) {
                 ("te_pt", "101"),
             ];
             let hold = ["-d", "16000"];
-            done_tx.send(sipp(&kefu, "uac_call.xml", &keys, &hold)).expect("main thread waits");
+            done_tx
+                .send(sipp(&kefu, "uac_call.xml", &keys, &hold))
+                .expect("main thread waits");
         });
-        assert!(peer.wait_first_packet(Duration::from_secs(10)), "no RTP from kefu\n{}", kefu.log_text());
+        assert!(
+            peer.wait_first_packet(Duration::from_secs(10)),
+            "no RTP from kefu\n{}",
+            kefu.log_text()
+        );
         // Greeting and the start of the menu: keep silence flowing so kefu latches to us.
-        peer.talk(Duration::from_millis(2500), offer.pt, &offer.silence, offer.ts_step);
+        peer.talk(
+            Duration::from_millis(2500),
+            offer.pt,
+            &offer.silence,
+            offer.ts_step,
+        );
         peer.press('1', 101, offer.pt, &offer.silence, offer.ts_step);
         // "Please enter your order number" plays; digits typed during it count.
-        peer.talk(Duration::from_millis(1000), offer.pt, &offer.silence, offer.ts_step);
+        peer.talk(
+            Duration::from_millis(1000),
+            offer.pt,
+            &offer.silence,
+            offer.ts_step,
+        );
         for d in "10023#".chars() {
             peer.press(d, 101, offer.pt, &offer.silence, offer.ts_step);
         }
         // The read-back plays until SIPp hangs up.
-        peer.talk(Duration::from_millis(4000), offer.pt, &offer.silence, offer.ts_step);
-        let (ok, out) = done_rx.recv_timeout(Duration::from_secs(40)).expect("sipp finishes");
+        peer.talk(
+            Duration::from_millis(4000),
+            offer.pt,
+            &offer.silence,
+            offer.ts_step,
+        );
+        let (ok, out) = done_rx
+            .recv_timeout(Duration::from_secs(40))
+            .expect("sipp finishes");
         assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
     });
     let list = kefu.cli(&["calls", "list", "--json"]);
-    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
     let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON list");
     let id = calls[0]["id"].as_str().expect("one call listed").to_owned();
     let record = kefu.ended_call(&id);
@@ -78,17 +105,29 @@ fn assert_order_record(record: &serde_json::Value, codec: &str) {
     let recording = record["recording"].as_str().expect("recorded by default");
     let meta = std::fs::metadata(recording).expect("recording exists");
     // 16 kHz stereo 16-bit: 64 000 bytes a second; the call lasts ~16 s.
-    assert!(meta.len() > 10 * 64_000, "recording is only {} bytes", meta.len());
+    assert!(
+        meta.len() > 10 * 64_000,
+        "recording is only {} bytes",
+        meta.len()
+    );
 }
 
 #[test]
 fn pcmu_call_greets_and_follows_the_order_branch() {
-    let offer = Offer { pt: 0, rtpmap: "PCMU/8000", silence: ULAW_SILENCE.to_vec(), ts_step: 160 };
+    let offer = Offer {
+        pt: 0,
+        rtpmap: "PCMU/8000",
+        silence: ULAW_SILENCE.to_vec(),
+        ts_step: 160,
+    };
     let (peer, record, _kefu) = order_call(&offer);
     let audio = peer.audio(0);
     // The peer listens for ~9 s of the call: 20 ms packets throughout.
     assert!(audio.len() > 400, "only {} audio packets", audio.len());
-    assert!(audio.iter().all(|p| p.payload.len() == 160), "every packet carries 20 ms");
+    assert!(
+        audio.iter().all(|p| p.payload.len() == 160),
+        "every packet carries 20 ms"
+    );
     // The greeting is speech: the first two seconds are loud, not silence.
     let greeting: Vec<_> = audio.iter().take(100).copied().collect();
     let rms = ulaw_rms(&greeting);
@@ -96,7 +135,11 @@ fn pcmu_call_greets_and_follows_the_order_branch() {
     // Sequence numbers from kefu never skip.
     for w in audio.windows(2) {
         assert_eq!(w[1].seq, w[0].seq.wrapping_add(1), "sequence gap");
-        assert_eq!(w[1].timestamp, w[0].timestamp.wrapping_add(160), "timestamp step");
+        assert_eq!(
+            w[1].timestamp,
+            w[0].timestamp.wrapping_add(160),
+            "timestamp step"
+        );
     }
     assert_eq!(ulaw_to_linear(0xff), 0);
     assert_order_record(&record, "PCMU");
@@ -104,21 +147,37 @@ fn pcmu_call_greets_and_follows_the_order_branch() {
 
 #[test]
 fn pcma_call_is_answered_in_pcma() {
-    let offer = Offer { pt: 8, rtpmap: "PCMA/8000", silence: ALAW_SILENCE.to_vec(), ts_step: 160 };
+    let offer = Offer {
+        pt: 8,
+        rtpmap: "PCMA/8000",
+        silence: ALAW_SILENCE.to_vec(),
+        ts_step: 160,
+    };
     let (peer, record, _kefu) = order_call(&offer);
     assert!(peer.audio(8).len() > 400);
-    assert!(peer.audio(0).is_empty(), "nothing in PCMU when PCMA was offered");
+    assert!(
+        peer.audio(0).is_empty(),
+        "nothing in PCMU when PCMA was offered"
+    );
     assert_order_record(&record, "PCMA");
 }
 
 #[test]
 fn g722_call_is_answered_in_g722() {
     // G.722 silence: any valid 64 kbit/s payload; kefu decodes it, the test only needs it valid.
-    let offer = Offer { pt: 9, rtpmap: "G722/8000", silence: vec![0xfa; 160], ts_step: 160 };
+    let offer = Offer {
+        pt: 9,
+        rtpmap: "G722/8000",
+        silence: vec![0xfa; 160],
+        ts_step: 160,
+    };
     let (peer, record, _kefu) = order_call(&offer);
     let audio = peer.audio(9);
     assert!(audio.len() > 400);
-    assert!(audio.iter().all(|p| p.payload.len() == 160), "G.722 at 64 kbit/s: 160 bytes per 20 ms");
+    assert!(
+        audio.iter().all(|p| p.payload.len() == 160),
+        "G.722 at 64 kbit/s: 160 bytes per 20 ms"
+    );
     assert_order_record(&record, "G722");
 }
 
@@ -129,7 +188,9 @@ fn unsupported_codec_gets_488_and_a_record() {
     assert!(ok, "sipp did not see 488:\n{out}\n{}", kefu.log_text());
     let list = kefu.cli(&["calls", "list", "--json"]);
     let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON list");
-    let id = calls[0]["id"].as_str().expect("the refused call is recorded");
+    let id = calls[0]["id"]
+        .as_str()
+        .expect("the refused call is recorded");
     assert_eq!(kefu.ended_call(id)["end_cause"], "sip.488");
 }
 

@@ -41,7 +41,11 @@ fn to_proto(r: CallRecord) -> proto::Call {
         events: r
             .events
             .into_iter()
-            .map(|e| proto::TimelineEntry { at: e.at, kind: e.kind, detail: e.detail })
+            .map(|e| proto::TimelineEntry {
+                at: e.at,
+                kind: e.kind,
+                detail: e.detail,
+            })
             .collect(),
     }
 }
@@ -64,15 +68,29 @@ impl proto::calls_server::Calls for CallsApi {
     ) -> Result<Response<proto::ListCallsResponse>, Status> {
         let req = request.into_inner();
         let filter = ListFilter {
-            limit: if req.limit == 0 { 50 } else { req.limit.min(10_000) },
+            limit: if req.limit == 0 {
+                50
+            } else {
+                req.limit.min(10_000)
+            },
             live_only: req.live_only,
             ..Default::default()
         };
-        let calls = self.shared.store.list_calls(&filter).await.map_err(status)?;
-        Ok(Response::new(proto::ListCallsResponse { calls: calls.into_iter().map(to_proto).collect() }))
+        let calls = self
+            .shared
+            .store
+            .list_calls(&filter)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::ListCallsResponse {
+            calls: calls.into_iter().map(to_proto).collect(),
+        }))
     }
 
-    async fn get_call(&self, request: Request<proto::GetCallRequest>) -> Result<Response<proto::Call>, Status> {
+    async fn get_call(
+        &self,
+        request: Request<proto::GetCallRequest>,
+    ) -> Result<Response<proto::Call>, Status> {
         let id = request.into_inner().id;
         let call = self.shared.store.get_call(&id).await.map_err(status)?;
         Ok(Response::new(to_proto(call)))
@@ -85,9 +103,17 @@ impl proto::calls_server::Calls for CallsApi {
         let given = request.into_inner().id;
         let call = self.shared.store.get_call(&given).await.map_err(status)?;
         if call.ended_at.is_some() {
-            return Err(Status::failed_precondition(format!("call {} has already ended", call.id)));
+            return Err(Status::failed_precondition(format!(
+                "call {} has already ended",
+                call.id
+            )));
         }
-        let hung_up = self.shared.live.command(&call.id, CallCommand::Hangup { cause: "api.hangup" });
+        let hung_up = self.shared.live.command(
+            &call.id,
+            CallCommand::Hangup {
+                cause: "api.hangup",
+            },
+        );
         Ok(Response::new(proto::HangupCallResponse { hung_up }))
     }
 
@@ -100,7 +126,12 @@ impl proto::calls_server::Calls for CallsApi {
         let events = BroadcastStream::new(self.shared.live.subscribe()).filter_map(|e| {
             // A slow watcher misses events rather than slowing calls down.
             e.ok().map(|e| {
-                Ok(proto::CallEvent { call_id: e.call_id, at: e.at, kind: e.kind, detail: e.detail })
+                Ok(proto::CallEvent {
+                    call_id: e.call_id,
+                    at: e.at,
+                    kind: e.kind,
+                    detail: e.detail,
+                })
             })
         });
         Ok(Response::new(Box::pin(events)))

@@ -17,9 +17,13 @@ pub mod proto {
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    let grpc = tonic::service::Routes::new(tower::ServiceBuilder::new()
-        .layer(tonic_web::GrpcWebLayer::new())
-        .service(proto::calls_server::CallsServer::new(calls::CallsApi::new(shared.clone()))))
+    let grpc = tonic::service::Routes::new(
+        tower::ServiceBuilder::new()
+            .layer(tonic_web::GrpcWebLayer::new())
+            .service(proto::calls_server::CallsServer::new(calls::CallsApi::new(
+                shared.clone(),
+            ))),
+    )
     .prepare()
     .into_axum_router();
     let plain = Router::new()
@@ -29,12 +33,21 @@ pub fn router(shared: Arc<Shared>) -> Router {
     grpc.merge(plain)
 }
 
-async fn healthz(axum::extract::State(shared): axum::extract::State<Arc<Shared>>) -> (StatusCode, String) {
-    let draining = shared.admission.lock().map(|a| a.is_draining()).unwrap_or(true);
+async fn healthz(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+) -> (StatusCode, String) {
+    let draining = shared
+        .admission
+        .lock()
+        .map(|a| a.is_draining())
+        .unwrap_or(true);
     if draining {
         (StatusCode::SERVICE_UNAVAILABLE, "draining\n".into())
     } else {
-        (StatusCode::OK, format!("ok\nlive_calls {}\n", shared.live.len()))
+        (
+            StatusCode::OK,
+            format!("ok\nlive_calls {}\n", shared.live.len()),
+        )
     }
 }
 

@@ -12,9 +12,9 @@ use crate::media::frame::{FRAME_SAMPLES, Frame};
 use crate::media::tone::DtmfDetector;
 use crate::rtp::dtmf::{DtmfDigit, DtmfReceiver, DtmfSender, DtmfSenderConfig};
 use crate::rtp::jitter::{JitterBuffer, JitterConfig, JitterOutput};
+use crate::rtp::packet::Ssrc;
 use crate::rtp::rtcp::NtpTimestamp;
 use crate::rtp::session::{Incoming, RtpSession, RtpSessionConfig};
-use crate::rtp::packet::Ssrc;
 
 /// What SDP negotiation settled for a leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +85,10 @@ impl Leg {
             now,
             ntp_now,
         );
-        let jitter = JitterBuffer::new(JitterConfig { target_packets: jitter_packets, ..Default::default() });
+        let jitter = JitterBuffer::new(JitterConfig {
+            target_packets: jitter_packets,
+            ..Default::default()
+        });
         Ok(Leg {
             jitter,
             media,
@@ -153,7 +156,13 @@ impl Leg {
                 self.digits.push(digit.as_char());
             }
         } else if header.payload_type == self.media.payload_type {
-            self.jitter.push(now, header.seq, header.timestamp, header.marker, packet.payload());
+            self.jitter.push(
+                now,
+                header.seq,
+                header.timestamp,
+                header.marker,
+                packet.payload(),
+            );
         }
         // Anything else (comfort noise, SIPp's filler PT 97, ...) is ignored on purpose.
     }
@@ -177,23 +186,29 @@ impl Leg {
             frame.0.copy_from_slice(&self.pcm[..FRAME_SAMPLES]);
             self.pcm.drain(..FRAME_SAMPLES);
         }
-        if let Some(detector) = &mut self.inband {
-            if let Some(digit) = detector.process(&frame) {
-                self.digits.push(digit.as_char());
-            }
+        if let Some(detector) = &mut self.inband
+            && let Some(digit) = detector.process(&frame)
+        {
+            self.digits.push(digit.as_char());
         }
         frame
     }
 
     /// A digit the peer pressed, oldest first.
     pub fn poll_digit(&mut self) -> Option<char> {
-        if self.digits.is_empty() { None } else { Some(self.digits.remove(0)) }
+        if self.digits.is_empty() {
+            None
+        } else {
+            Some(self.digits.remove(0))
+        }
     }
 
     /// Sends `digit` to the peer as RFC 4733 events (in place of audio while it lasts). False if
     /// the peer did not negotiate telephone-event.
     pub fn send_digit(&mut self, digit: char) -> bool {
-        let Some(digit) = DtmfDigit::from_char(digit) else { return false };
+        let Some(digit) = DtmfDigit::from_char(digit) else {
+            return false;
+        };
         if self.media.telephone_event.is_none() {
             return false;
         }
@@ -204,15 +219,23 @@ impl Leg {
     pub fn push_frame(&mut self, now: Instant, frame: &Frame, out: &mut Vec<u8>) -> SocketAddr {
         out.clear();
         let step = self.media.codec.timestamp_step();
-        if let Some(pt) = self.media.telephone_event {
-            if let Some(event) = self.dtmf_out.next_packet() {
-                self.session.build_telephone_event(now, pt, &event, step, out);
-                self.counters.packets_out += 1;
-                return self.session.remote_addr();
-            }
+        if let Some(pt) = self.media.telephone_event
+            && let Some(event) = self.dtmf_out.next_packet()
+        {
+            self.session
+                .build_telephone_event(now, pt, &event, step, out);
+            self.counters.packets_out += 1;
+            return self.session.remote_addr();
         }
         if self.encoder.encode(frame, &mut self.payload).is_ok() {
-            self.session.build_outgoing(now, self.media.payload_type, &self.payload, step, false, out);
+            self.session.build_outgoing(
+                now,
+                self.media.payload_type,
+                &self.payload,
+                step,
+                false,
+                out,
+            );
             self.counters.packets_out += 1;
         }
         self.session.remote_addr()
@@ -230,6 +253,8 @@ impl Leg {
 
     /// Packets lost and interarrival jitter (ms) on what the peer sent, for metrics.
     pub fn receive_quality(&self) -> (i64, f64) {
-        self.session.stats().map_or((0, 0.0), |s| (s.packets_lost(), s.jitter_ms()))
+        self.session
+            .stats()
+            .map_or((0, 0.0), |s| (s.packets_lost(), s.jitter_ms()))
     }
 }

@@ -55,7 +55,9 @@ pub struct HttpSection {
 
 impl Default for HttpSection {
     fn default() -> Self {
-        HttpSection { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        HttpSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
     }
 }
 
@@ -72,7 +74,11 @@ pub struct RtpSection {
 
 impl Default for RtpSection {
     fn default() -> Self {
-        RtpSection { ports: "20000-29999".into(), media_timeout_s: 30, jitter_ms: 40 }
+        RtpSection {
+            ports: "20000-29999".into(),
+            media_timeout_s: 30,
+            jitter_ms: 40,
+        }
     }
 }
 
@@ -84,7 +90,11 @@ impl RtpSection {
 
 /// Parses `"20000-29999"`.
 pub fn parse_port_range(s: &str) -> Result<RangeInclusive<u16>, ConfigError> {
-    let bad = || ConfigError::Invalid(format!("RTP port range {s:?}: expected LOW-HIGH, e.g. 20000-29999"));
+    let bad = || {
+        ConfigError::Invalid(format!(
+            "RTP port range {s:?}: expected LOW-HIGH, e.g. 20000-29999"
+        ))
+    };
     let (lo, hi) = s.split_once('-').ok_or_else(bad)?;
     let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
     let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
@@ -103,7 +113,9 @@ pub struct DataSection {
 
 impl Default for DataSection {
     fn default() -> Self {
-        DataSection { dir: PathBuf::from("data") }
+        DataSection {
+            dir: PathBuf::from("data"),
+        }
     }
 }
 
@@ -119,7 +131,12 @@ pub struct LimitsSection {
 
 impl Default for LimitsSection {
     fn default() -> Self {
-        LimitsSection { max_calls: 1000, invites_per_second: 50.0, invite_burst: 100.0, shutdown_grace_s: 30 }
+        LimitsSection {
+            max_calls: 1000,
+            invites_per_second: 50.0,
+            invite_burst: 100.0,
+            shutdown_grace_s: 30,
+        }
     }
 }
 
@@ -177,7 +194,11 @@ impl ServerConfig {
 
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use rsipstack::transaction::transaction::Transaction;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use crate::call::call::{Call, CallOutput, LegId};
 use crate::call::leg::{Leg, LegMedia};
+use crate::call::{Call, CallOutput, LegId};
 use crate::dialogue::{FlowRun, TransferOutcome};
 use crate::media::codec::CodecKind;
 use crate::rtp::rtcp::NtpTimestamp;
@@ -29,7 +29,11 @@ use crate::store::{Direction, NewCall};
 pub fn supported_codecs() -> Vec<AudioCodecSpec> {
     CodecKind::PREFERENCE
         .iter()
-        .map(|k| AudioCodecSpec { name: k.sdp_name().into(), clock_rate: k.rtp_clock_rate(), channels: k.sdp_channels() })
+        .map(|k| AudioCodecSpec {
+            name: k.sdp_name().into(),
+            clock_rate: k.rtp_clock_rate(),
+            channels: k.sdp_channels(),
+        })
         .collect()
 }
 
@@ -66,14 +70,22 @@ pub async fn inbound(shared: Arc<Shared>, mut tx: Transaction) {
             let _ = tx.reply(StatusCode::ServerInternalError).await;
             return;
         }
-        shared.live.publish(event(&id, "started", format!("{} -> {}", info.from, info.dialled)));
+        shared.live.publish(event(
+            &id,
+            "started",
+            format!("{} -> {}", info.from, info.dialled),
+        ));
         let cause = match run_inbound(&shared, &id, &info, tx).await {
             Ok(cause) => cause,
             Err(cause) => cause,
         };
         tracing::info!(cause = %cause, "call ended");
         metrics::counter!("kefu_calls_total", "end_cause" => cause.clone()).increment(1);
-        if let Err(e) = shared.store.end_call(&id, jiff::Timestamp::now(), &cause).await {
+        if let Err(e) = shared
+            .store
+            .end_call(&id, jiff::Timestamp::now(), &cause)
+            .await
+        {
             tracing::error!(error = %e, "could not record the end of the call");
         }
         shared.live.publish(event(&id, "ended", cause));
@@ -83,27 +95,51 @@ pub async fn inbound(shared: Arc<Shared>, mut tx: Transaction) {
 }
 
 fn event(id: &str, kind: &str, detail: String) -> LiveEvent {
-    LiveEvent { call_id: id.to_owned(), at: jiff::Timestamp::now().to_string(), kind: kind.into(), detail }
+    LiveEvent {
+        call_id: id.to_owned(),
+        at: jiff::Timestamp::now().to_string(),
+        kind: kind.into(),
+        detail,
+    }
 }
 
 /// Refuses the INVITE with `status` and returns the end cause.
-async fn refuse(tx: &mut Transaction, status: StatusCode, headers: Vec<Header>, cause: &str) -> String {
+async fn refuse(
+    tx: &mut Transaction,
+    status: StatusCode,
+    headers: Vec<Header>,
+    cause: &str,
+) -> String {
     if let Err(e) = tx.reply_with(status, headers, None).await {
         tracing::debug!(error = %e, "could not send the refusal");
     }
     cause.to_owned()
 }
 
-async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: Transaction) -> Result<String, String> {
+async fn run_inbound(
+    shared: &Arc<Shared>,
+    id: &str,
+    info: &InviteInfo,
+    mut tx: Transaction,
+) -> Result<String, String> {
     let now = Instant::now();
     let source = source_ip(&tx);
     let admitted = {
-        let mut admission = shared.admission.lock().expect("admission lock is never held across a panic");
+        let mut admission = shared
+            .admission
+            .lock()
+            .expect("admission lock is never held across a panic");
         admission.admit(now, source, shared.live.len())
     };
     if let Err(refusal) = admitted {
         let retry = Header::RetryAfter(refusal.retry_after().to_string().into());
-        return Err(refuse(&mut tx, StatusCode::ServiceUnavailable, vec![retry], refusal.end_cause()).await);
+        return Err(refuse(
+            &mut tx,
+            StatusCode::ServiceUnavailable,
+            vec![retry],
+            refusal.end_cause(),
+        )
+        .await);
     }
 
     let body = String::from_utf8_lossy(tx.original.body()).into_owned();
@@ -111,23 +147,39 @@ async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: 
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "broken SDP offer");
-            let warning = Header::Warning(format!("399 kefu \"{}\"", e.to_string().replace('"', "'")).into());
+            let warning =
+                Header::Warning(format!("399 kefu \"{}\"", e.to_string().replace('"', "'")).into());
             return Err(refuse(&mut tx, StatusCode::BadRequest, vec![warning], "sip.400").await);
         }
     };
     let Some(flow_name) = shared.config.dialplan.route(&info.dialled) else {
         return Err(refuse(&mut tx, StatusCode::NotFound, vec![], "sip.404").await);
     };
-    let flow = shared.config.flows.get(flow_name).cloned().expect("the dialplan only routes to loaded flows");
+    let flow = shared
+        .config
+        .flows
+        .get(flow_name)
+        .cloned()
+        .expect("the dialplan only routes to loaded flows");
 
     let sockets = match shared.ports.bind().await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "no RTP port");
-            return Err(refuse(&mut tx, StatusCode::ServiceUnavailable, vec![], "media.no_ports").await);
+            return Err(refuse(
+                &mut tx,
+                StatusCode::ServiceUnavailable,
+                vec![],
+                "media.no_ports",
+            )
+            .await);
         }
     };
-    let local_port = sockets.rtp.local_addr().map_err(|e| format!("media.socket: {e}"))?.port();
+    let local_port = sockets
+        .rtp
+        .local_addr()
+        .map_err(|e| format!("media.socket: {e}"))?
+        .port();
     let local = LocalMedia {
         addr: shared.media_ip,
         port: local_port,
@@ -139,7 +191,13 @@ async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: 
         Err(e @ (SdpError::NoCommonCodec | SdpError::NoAudio)) => {
             tracing::info!(error = %e, "no common codec");
             let warning = Header::Warning("305 kefu \"Incompatible media format\"".into());
-            return Err(refuse(&mut tx, StatusCode::NotAcceptableHere, vec![warning], "sip.488").await);
+            return Err(refuse(
+                &mut tx,
+                StatusCode::NotAcceptableHere,
+                vec![warning],
+                "sip.488",
+            )
+            .await);
         }
         Err(e) => {
             tracing::warn!(error = %e, "SDP offer refused");
@@ -161,18 +219,36 @@ async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: 
     });
     let answer_sdp = answer.description.to_string();
     dialog
-        .accept(Some(vec![Header::ContentType("application/sdp".into())]), Some(answer_sdp.into_bytes()))
+        .accept(
+            Some(vec![Header::ContentType("application/sdp".into())]),
+            Some(answer_sdp.into_bytes()),
+        )
         .map_err(|e| format!("sip.accept: {e}"))?;
     let answered = Instant::now();
-    metrics::histogram!("kefu_invite_to_answer_seconds").record(answered.duration_since(now).as_secs_f64());
-    let _ = shared.store.mark_answered(id, jiff::Timestamp::now(), &codec.to_string()).await;
-    shared.live.publish(event(id, "answered", codec.to_string()));
+    metrics::histogram!("kefu_invite_to_answer_seconds")
+        .record(answered.duration_since(now).as_secs_f64());
+    let _ = shared
+        .store
+        .mark_answered(id, jiff::Timestamp::now(), &codec.to_string())
+        .await;
+    shared
+        .live
+        .publish(event(id, "answered", codec.to_string()));
 
     let jitter_packets = (shared.config.server.rtp.jitter_ms / 20).clamp(1, 16) as u16;
-    let leg = new_leg(&answer.negotiated, codec, jitter_packets).map_err(|e| format!("media.codec: {e}"))?;
+    let leg = new_leg(&answer.negotiated, codec, jitter_packets)
+        .map_err(|e| format!("media.codec: {e}"))?;
     let run = FlowRun::new(flow.clone(), Default::default());
     let media_timeout = Duration::from_secs(shared.config.server.rtp.media_timeout_s);
-    let mut call = Call::new(answered, leg, run, shared.prompts.clone(), &flow.language, flow.record_calls, media_timeout);
+    let mut call = Call::new(
+        answered,
+        leg,
+        run,
+        shared.prompts.clone(),
+        &flow.language,
+        flow.record_calls,
+        media_timeout,
+    );
 
     let (commands_tx, mut commands) = mpsc::channel(8);
     shared.live.insert(id, commands_tx);
@@ -204,7 +280,8 @@ async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: 
     let mut agent_sockets: Option<crate::runtime::ports::RtpSockets> = None;
     let mut agent_states: Option<rsipstack::dialog::dialog::DialogStateReceiver> = None;
     let mut agent_dialog: Option<rsipstack::dialog::invite_dialog::InviteDialog> = None;
-    let mut ringing: Option<tokio::task::JoinHandle<Result<AgentConnection, TransferOutcome>>> = None;
+    let mut ringing: Option<tokio::task::JoinHandle<Result<AgentConnection, TransferOutcome>>> =
+        None;
     let mut cause: Option<String> = None;
     let mut remote_gone = false;
     loop {
@@ -288,13 +365,24 @@ async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: 
         }
         while let Some(out) = call.poll_output() {
             match out {
-                CallOutput::Transmit { leg: LegId::Caller, rtcp, to, bytes } => {
+                CallOutput::Transmit {
+                    leg: LegId::Caller,
+                    rtcp,
+                    to,
+                    bytes,
+                } => {
                     let socket = if rtcp { &sockets.rtcp } else { &sockets.rtp };
                     if socket.try_send_to(&bytes, to).is_ok() && !rtcp {
-                        metrics::counter!("kefu_rtp_packets_total", "direction" => "out").increment(1);
+                        metrics::counter!("kefu_rtp_packets_total", "direction" => "out")
+                            .increment(1);
                     }
                 }
-                CallOutput::Transmit { leg: LegId::Agent, rtcp, to, bytes } => {
+                CallOutput::Transmit {
+                    leg: LegId::Agent,
+                    rtcp,
+                    to,
+                    bytes,
+                } => {
                     if let Some(a) = &agent_sockets {
                         let socket = if rtcp { &a.rtcp } else { &a.rtp };
                         let _ = socket.try_send_to(&bytes, to);
@@ -337,7 +425,12 @@ async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: 
                 CallOutput::Transfer { target, timeout } => {
                     tracing::info!(%target, "transferring");
                     let caller_user = uri_user(&info.from);
-                    ringing = Some(tokio::spawn(transfer::connect(shared.clone(), target, caller_user, timeout)));
+                    ringing = Some(tokio::spawn(transfer::connect(
+                        shared.clone(),
+                        target,
+                        caller_user,
+                        timeout,
+                    )));
                 }
                 CallOutput::Hangup { cause: c } => {
                     cause.get_or_insert(c);
@@ -356,10 +449,8 @@ async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: 
         let _ = d.bye().await;
         shared.dialog_layer.remove_dialog(&d.id());
     }
-    if !remote_gone {
-        if let Err(e) = dialog.bye().await {
-            tracing::debug!(error = %e, "BYE failed");
-        }
+    if !remote_gone && let Err(e) = dialog.bye().await {
+        tracing::debug!(error = %e, "BYE failed");
     }
     shared.dialog_layer.remove_dialog(&dialog.id());
     if let Some(t) = tap {
@@ -368,7 +459,12 @@ async fn run_inbound(shared: &Arc<Shared>, id: &str, info: &InviteInfo, mut tx: 
     drop(writes_tx);
     let _ = writer.await;
     let c = call.caller().counters();
-    tracing::info!(packets_in = c.packets_in, packets_out = c.packets_out, bad = c.bad_packets, "media closed");
+    tracing::info!(
+        packets_in = c.packets_in,
+        packets_out = c.packets_out,
+        bad = c.bad_packets,
+        "media closed"
+    );
     Ok(cause.unwrap_or_else(|| "flow.hangup".into()))
 }
 
@@ -387,7 +483,11 @@ pub fn codec_of(n: &Negotiated) -> Option<CodecKind> {
 }
 
 /// A media leg for what SDP negotiated, starting now.
-pub fn new_leg(n: &Negotiated, codec: CodecKind, jitter_packets: u16) -> Result<Leg, crate::media::CodecError> {
+pub fn new_leg(
+    n: &Negotiated,
+    codec: CodecKind,
+    jitter_packets: u16,
+) -> Result<Leg, crate::media::CodecError> {
     let media = LegMedia {
         codec,
         payload_type: n.codec.payload_type,
@@ -395,12 +495,24 @@ pub fn new_leg(n: &Negotiated, codec: CodecKind, jitter_packets: u16) -> Result<
         remote: n.remote_rtp,
         rtcp_mux: n.rtcp_mux,
     };
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    Leg::new(media, Instant::now(), NtpTimestamp::from_unix(since_epoch), jitter_packets, rand::random())
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Leg::new(
+        media,
+        Instant::now(),
+        NtpTimestamp::from_unix(since_epoch),
+        jitter_packets,
+        rand::random(),
+    )
 }
 
 /// Writes a call's timeline in order, off the media loop.
-async fn write_events(store: crate::store::Store, id: String, mut writes: mpsc::UnboundedReceiver<(String, String)>) {
+async fn write_events(
+    store: crate::store::Store,
+    id: String,
+    mut writes: mpsc::UnboundedReceiver<(String, String)>,
+) {
     while let Some((kind, detail)) = writes.recv().await {
         let at = jiff::Timestamp::now();
         let result = match kind.as_str() {
@@ -435,13 +547,18 @@ async fn reinvite(
     }
     let outcome = SessionDescription::parse(&body)
         .map_err(|_| StatusCode::BadRequest)
-        .and_then(|offer| sdp::negotiate_answer(&offer, supported, local).map_err(|_| StatusCode::NotAcceptableHere));
+        .and_then(|offer| {
+            sdp::negotiate_answer(&offer, supported, local)
+                .map_err(|_| StatusCode::NotAcceptableHere)
+        });
     match outcome {
         Ok(answer) if codec_of(&answer.negotiated) == Some(codec) => {
             call.handle_caller_media_change(answer.negotiated.remote_rtp);
             let body = answer.description.to_string().into_bytes();
             let headers = vec![Header::ContentType("application/sdp".into())];
-            let _ = handle.respond(StatusCode::OK, Some(headers), Some(body)).await;
+            let _ = handle
+                .respond(StatusCode::OK, Some(headers), Some(body))
+                .await;
         }
         Ok(_) => {
             let _ = handle.reply(StatusCode::NotAcceptableHere).await;
@@ -465,7 +582,11 @@ fn terminated_cause(reason: &TerminatedReason) -> &'static str {
 /// The source address of the request, for per-source rate limiting: the Via `received`
 /// parameter rsipstack adds (RFC 3261 §18.2.1), else the Via host.
 fn source_ip(tx: &Transaction) -> std::net::IpAddr {
-    let via = tx.original.via_header().map(|v| v.value().to_owned()).unwrap_or_default();
+    let via = tx
+        .original
+        .via_header()
+        .map(|v| v.value().to_owned())
+        .unwrap_or_default();
     let received = via
         .split(';')
         .find_map(|p| p.trim().strip_prefix("received="))
@@ -473,7 +594,11 @@ fn source_ip(tx: &Transaction) -> std::net::IpAddr {
     received
         .or_else(|| {
             let sent_by = via.split_whitespace().nth(1)?.split(';').next()?;
-            sent_by.parse::<SocketAddr>().map(|a| a.ip()).ok().or_else(|| sent_by.parse().ok())
+            sent_by
+                .parse::<SocketAddr>()
+                .map(|a| a.ip())
+                .ok()
+                .or_else(|| sent_by.parse().ok())
         })
         .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
 }

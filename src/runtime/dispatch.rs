@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use rsipstack::sip::{Header, Method, SipMessage, StatusCode};
+use rsipstack::transaction::TransactionReceiver;
 use rsipstack::transaction::endpoint::MessageInspector;
 use rsipstack::transaction::transaction::Transaction;
-use rsipstack::transaction::TransactionReceiver;
 use rsipstack::transport::SipAddr;
 
 use crate::runtime::call_task;
@@ -52,7 +52,14 @@ async fn handle(shared: Arc<Shared>, mut tx: Transaction) {
         Method::Bye | Method::Info | Method::Refer | Method::Notify | Method::Update => {
             reply(&mut tx, StatusCode::CallTransactionDoesNotExist, vec![]).await
         }
-        _ => reply(&mut tx, StatusCode::MethodNotAllowed, vec![Header::Allow(ALLOW.into())]).await,
+        _ => {
+            reply(
+                &mut tx,
+                StatusCode::MethodNotAllowed,
+                vec![Header::Allow(ALLOW.into())],
+            )
+            .await
+        }
     }
 }
 
@@ -76,7 +83,8 @@ impl MessageInspector for ResponseCounter {
 
     fn after_received(&self, msg: SipMessage, _from: Option<&SipAddr>) -> SipMessage {
         if let SipMessage::Request(r) = &msg {
-            metrics::counter!("kefu_sip_requests_total", "method" => r.method.to_string()).increment(1);
+            metrics::counter!("kefu_sip_requests_total", "method" => r.method.to_string())
+                .increment(1);
         }
         msg
     }

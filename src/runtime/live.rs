@@ -31,7 +31,10 @@ pub struct LiveCalls {
 
 impl Default for LiveCalls {
     fn default() -> Self {
-        LiveCalls { calls: Mutex::new(HashMap::new()), events: broadcast::channel(1024).0 }
+        LiveCalls {
+            calls: Mutex::new(HashMap::new()),
+            events: broadcast::channel(1024).0,
+        }
     }
 }
 
@@ -79,6 +82,8 @@ impl LiveCalls {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<CallCommand>>> {
-        self.calls.lock().expect("live-call map lock is never held across a panic")
+        self.calls
+            .lock()
+            .expect("live-call map lock is never held across a panic")
     }
 }

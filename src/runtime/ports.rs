@@ -25,7 +25,11 @@ pub struct PortPool {
 impl PortPool {
     pub fn new(ip: IpAddr, range: RangeInclusive<u16>) -> Self {
         let first = range.start() + range.start() % 2;
-        PortPool { ip, range, next: Mutex::new(first) }
+        PortPool {
+            ip,
+            range,
+            next: Mutex::new(first),
+        }
     }
 
     /// Binds the next free even port and the odd one after it.
@@ -33,15 +37,25 @@ impl PortPool {
         let span = (self.range.end() - self.range.start()) as usize / 2 + 1;
         for _ in 0..span {
             let port = self.take_next();
-            let Ok(rtp) = UdpSocket::bind(SocketAddr::new(self.ip, port)).await else { continue };
-            let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(self.ip, port + 1)).await else { continue };
+            let Ok(rtp) = UdpSocket::bind(SocketAddr::new(self.ip, port)).await else {
+                continue;
+            };
+            let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(self.ip, port + 1)).await else {
+                continue;
+            };
             return Ok(RtpSockets { rtp, rtcp });
         }
-        Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "no free RTP port in the configured range"))
+        Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "no free RTP port in the configured range",
+        ))
     }
 
     fn take_next(&self) -> u16 {
-        let mut next = self.next.lock().expect("port pool lock is never held across a panic");
+        let mut next = self
+            .next
+            .lock()
+            .expect("port pool lock is never held across a panic");
         let port = *next;
         let candidate = port.saturating_add(2);
         *next = if candidate >= *self.range.end() {

@@ -39,7 +39,8 @@ fn embedded(lang: &str, name: &str) -> anyhow::Result<Prompt> {
     for ext in PROMPT_EXTENSIONS {
         let file = format!("{lang}/{name}.{ext}");
         if let Some((_, bytes)) = EMBEDDED.iter().find(|(f, _)| *f == file) {
-            return Prompt::from_bytes(bytes, ext).with_context(|| format!("embedded prompt {file}"));
+            return Prompt::from_bytes(bytes, ext)
+                .with_context(|| format!("embedded prompt {file}"));
         }
     }
     anyhow::bail!("prompt {lang}/{name} is used by a flow but is not embedded in this binary")
@@ -55,6 +56,9 @@ mod tests {
         let embedded = Config::load(&Overrides::default()).expect("embedded config");
         // In the repository ./sip-config exists only when tests run from the repo root.
         let lib = load(&embedded).expect("every prompt is embedded");
-        assert!(lib.get(&key("en", "greeting")).is_some_and(|p| !p.is_empty()));
+        assert!(
+            lib.get(&key("en", "greeting"))
+                .is_some_and(|p| !p.is_empty())
+        );
     }
 }

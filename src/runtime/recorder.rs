@@ -3,7 +3,7 @@
 //! recording), never a stall in what the caller hears.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::media::frame::{Frame, SAMPLE_RATE};
@@ -21,11 +21,13 @@ pub struct RecordingTap {
 
 impl RecordingTap {
     pub fn start(dir: &Path, call_id: &str) -> Result<RecordingTap, crate::media::MediaError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| crate::media::MediaError::Recording { path: dir.to_owned(), source: hound::Error::IoError(e) })?;
+        std::fs::create_dir_all(dir).map_err(|e| crate::media::MediaError::Recording {
+            path: dir.to_owned(),
+            source: hound::Error::IoError(e),
+        })?;
         let path = dir.join(format!("{call_id}.wav"));
         let mut recorder = StereoRecorder::create(&path)?;
-        let (frames, rx): (SyncSender<(Frame, Frame)>, Receiver<(Frame, Frame)>) = sync_channel(QUEUE_FRAMES);
+        let (frames, rx) = sync_channel::<(Frame, Frame)>(QUEUE_FRAMES);
         let writer = std::thread::spawn(move || {
             for (left, right) in rx {
                 if let Err(e) = recorder.write(&left, &right) {
@@ -37,7 +39,11 @@ impl RecordingTap {
                 tracing::error!(error = %e, "recording could not be finished");
             }
         });
-        Ok(RecordingTap { path, frames, writer })
+        Ok(RecordingTap {
+            path,
+            frames,
+            writer,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -47,7 +53,9 @@ impl RecordingTap {
     pub fn push(&mut self, left: Frame, right: Frame) {
         match self.frames.try_send((left, right)) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => metrics::counter!("kefu_recording_frames_dropped_total").increment(1),
+            Err(TrySendError::Full(_)) => {
+                metrics::counter!("kefu_recording_frames_dropped_total").increment(1)
+            }
             Err(TrySendError::Disconnected(_)) => {}
         }
     }
@@ -70,7 +78,10 @@ impl MessageWriter {
     pub fn start(dir: &Path, call_id: &str) -> std::io::Result<MessageWriter> {
         std::fs::create_dir_all(dir)?;
         let stamp = jiff::Timestamp::now().as_millisecond();
-        Ok(MessageWriter { path: dir.join(format!("{call_id}-message-{stamp}.wav")), samples: Vec::new() })
+        Ok(MessageWriter {
+            path: dir.join(format!("{call_id}-message-{stamp}.wav")),
+            samples: Vec::new(),
+        })
     }
 
     pub fn push(&mut self, frame: Frame) {

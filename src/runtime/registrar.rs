@@ -12,7 +12,10 @@ use crate::sip::digest::{DigestAnswer, DigestError};
 use crate::sip::registrar::{MIN_EXPIRES_S, RegisterOutcome, RegisterRequest};
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 pub async fn handle(shared: &Shared, mut tx: Transaction) {
@@ -22,9 +25,15 @@ pub async fn handle(shared: &Shared, mut tx: Transaction) {
         Header::Authorization(a) => Some(a.value().to_owned()),
         _ => None,
     });
-    let challenge = |stale: bool| vec![Header::WwwAuthenticate(shared.digest.challenge(now_s, stale).into())];
+    let challenge = |stale: bool| {
+        vec![Header::WwwAuthenticate(
+            shared.digest.challenge(now_s, stale).into(),
+        )]
+    };
     let Some(authorization) = authorization else {
-        let _ = tx.reply_with(StatusCode::Unauthorized, challenge(false), None).await;
+        let _ = tx
+            .reply_with(StatusCode::Unauthorized, challenge(false), None)
+            .await;
         return;
     };
     let answer = match DigestAnswer::parse(&authorization) {
@@ -34,14 +43,29 @@ pub async fn handle(shared: &Shared, mut tx: Transaction) {
             return;
         }
     };
-    let agent = req.to_header().ok().and_then(|t| t.uri().ok()).and_then(|u| u.user().map(str::to_owned));
+    let agent = req
+        .to_header()
+        .ok()
+        .and_then(|t| t.uri().ok())
+        .and_then(|u| u.user().map(str::to_owned));
     let password_of = |user: &str| {
-        shared.config.server.agents.iter().find(|a| a.name == user).map(|a| a.password.clone())
+        shared
+            .config
+            .server
+            .agents
+            .iter()
+            .find(|a| a.name == user)
+            .map(|a| a.password.clone())
     };
-    match shared.digest.verify(&answer, "REGISTER", now_s, password_of) {
+    match shared
+        .digest
+        .verify(&answer, "REGISTER", now_s, password_of)
+    {
         Ok(()) => {}
         Err(DigestError::Stale) => {
-            let _ = tx.reply_with(StatusCode::Unauthorized, challenge(true), None).await;
+            let _ = tx
+                .reply_with(StatusCode::Unauthorized, challenge(true), None)
+                .await;
             return;
         }
         Err(e) => {
@@ -59,13 +83,22 @@ pub async fn handle(shared: &Shared, mut tx: Transaction) {
         Header::Expires(e) => e.value().trim().parse::<u32>().ok(),
         _ => None,
     });
-    let contacts: Vec<String> = req.contact_headers().iter().map(|c| c.value().to_owned()).collect();
+    let contacts: Vec<String> = req
+        .contact_headers()
+        .iter()
+        .map(|c| c.value().to_owned())
+        .collect();
     let request = if contacts.iter().any(|c| c.trim() == "*") {
         RegisterRequest::RemoveAll
     } else if contacts.is_empty() {
         RegisterRequest::Query
     } else {
-        RegisterRequest::Bind(contacts.iter().map(|c| contact_uri_and_expires(c)).collect())
+        RegisterRequest::Bind(
+            contacts
+                .iter()
+                .map(|c| contact_uri_and_expires(c))
+                .collect(),
+        )
     };
     let outcome = shared
         .registrar
@@ -83,7 +116,9 @@ pub async fn handle(shared: &Shared, mut tx: Transaction) {
         }
         RegisterOutcome::IntervalTooBrief => {
             let headers = vec![Header::MinExpires(MIN_EXPIRES_S.to_string().into())];
-            let _ = tx.reply_with(StatusCode::IntervalTooBrief, headers, None).await;
+            let _ = tx
+                .reply_with(StatusCode::IntervalTooBrief, headers, None)
+                .await;
         }
     }
 }
@@ -111,7 +146,13 @@ mod tests {
             contact_uri_and_expires("\"A\" <sip:1001@127.0.0.1:5062;transport=udp>;expires=300"),
             ("sip:1001@127.0.0.1:5062;transport=udp".into(), Some(300))
         );
-        assert_eq!(contact_uri_and_expires("<sip:1001@h>"), ("sip:1001@h".into(), None));
-        assert_eq!(contact_uri_and_expires("sip:1001@h;expires=0"), ("sip:1001@h".into(), Some(0)));
+        assert_eq!(
+            contact_uri_and_expires("<sip:1001@h>"),
+            ("sip:1001@h".into(), None)
+        );
+        assert_eq!(
+            contact_uri_and_expires("sip:1001@h;expires=0"),
+            ("sip:1001@h".into(), Some(0))
+        );
     }
 }

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::transport::TransportLayer;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
-use rsipstack::transport::TransportLayer;
-use rsipstack::EndpointBuilder;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Overrides};
@@ -52,7 +52,10 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let store = Store::open(&config.server.data.dir).await?;
     let stale = store.close_stale_calls(jiff::Timestamp::now()).await?;
     if stale > 0 {
-        tracing::warn!(calls = stale, "ended calls left live by a previous run (server.restart)");
+        tracing::warn!(
+            calls = stale,
+            "ended calls left live by a previous run (server.restart)"
+        );
     }
 
     let cancel = CancellationToken::new();
@@ -61,7 +64,11 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let udp = GuardedUdpSocket::bind(sip_addr)
         .await
         .with_context(|| format!("binding SIP UDP {sip_addr}"))?;
-    transport.add_transport(UdpConnection::from_socket(udp, None, Some(cancel.child_token())).await?.into());
+    transport.add_transport(
+        UdpConnection::from_socket(udp, None, Some(cancel.child_token()))
+            .await?
+            .into(),
+    );
     let tcp = TcpListenerConnection::new(sip_addr, None)
         .await
         .with_context(|| format!("binding SIP TCP {sip_addr}"))?;
@@ -116,7 +123,9 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let api = crate::api::router(shared.clone());
     let http_cancel = cancel.clone();
     let http_task = tokio::spawn(async move {
-        axum::serve(http, api).with_graceful_shutdown(http_cancel.cancelled_owned()).await
+        axum::serve(http, api)
+            .with_graceful_shutdown(http_cancel.cancelled_owned())
+            .await
     });
     let dispatch_task = tokio::spawn(dispatch::run(shared.clone(), incoming));
     let endpoint_task = tokio::spawn(async move { endpoint.serve().await });
@@ -134,15 +143,25 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
 
 /// New calls get 503 from now on; live calls get `grace` to finish, then BYE.
 async fn drain(shared: &Shared, grace: Duration) {
-    shared.admission.lock().expect("admission lock is never held across a panic").start_draining();
-    tracing::info!(live = shared.live.len(), grace_s = grace.as_secs(), "draining: new calls get 503");
+    shared
+        .admission
+        .lock()
+        .expect("admission lock is never held across a panic")
+        .start_draining();
+    tracing::info!(
+        live = shared.live.len(),
+        grace_s = grace.as_secs(),
+        "draining: new calls get 503"
+    );
     let deadline = tokio::time::Instant::now() + grace;
     while !shared.live.is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if !shared.live.is_empty() {
         tracing::info!(live = shared.live.len(), "grace period over: hanging up");
-        shared.live.command_all(CallCommand::Hangup { cause: "server.shutdown" });
+        shared.live.command_all(CallCommand::Hangup {
+            cause: "server.shutdown",
+        });
         let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
         while !shared.live.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -154,14 +173,15 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "no SIGTERM handler; only Ctrl-C stops kefu");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no SIGTERM handler; only Ctrl-C stops kefu");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -21,7 +21,9 @@ impl GuardedUdpSocket {
 }
 
 fn stack_parse(bytes: &[u8]) -> Result<(), String> {
-    rsipstack::sip::SipMessage::try_from(bytes).map(|_| ()).map_err(|e| e.to_string())
+    rsipstack::sip::SipMessage::try_from(bytes)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[async_trait::async_trait]

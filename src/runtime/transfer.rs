@@ -58,7 +58,10 @@ pub async fn connect(
 /// The contacts to try, in order.
 fn resolve(shared: &Shared, target: &TransferTarget) -> Result<Vec<String>, TransferOutcome> {
     let now = Instant::now();
-    let mut registrar = shared.registrar.lock().expect("registrar lock is never held across a panic");
+    let mut registrar = shared
+        .registrar
+        .lock()
+        .expect("registrar lock is never held across a panic");
     let contacts: Vec<String> = match target {
         TransferTarget::Agent(name) => registrar.locate(now, name).into_iter().collect(),
         TransferTarget::Queue(name) => shared
@@ -67,12 +70,19 @@ fn resolve(shared: &Shared, target: &TransferTarget) -> Result<Vec<String>, Tran
             .queues
             .iter()
             .find(|q| &q.name == name)
-            .map(|q| q.agents.iter().filter_map(|a| registrar.locate(now, a)).collect())
+            .map(|q| {
+                q.agents
+                    .iter()
+                    .filter_map(|a| registrar.locate(now, a))
+                    .collect()
+            })
             .unwrap_or_default(),
         TransferTarget::Uri(uri) => vec![uri.clone()],
     };
     if contacts.is_empty() {
-        return Err(TransferOutcome::Failed(format!("nobody registered for {target}")));
+        return Err(TransferOutcome::Failed(format!(
+            "nobody registered for {target}"
+        )));
     }
     Ok(contacts)
 }
@@ -84,10 +94,25 @@ async fn ring_one(
     ring: Duration,
 ) -> Result<AgentConnection, TransferOutcome> {
     let failed = |e: String| TransferOutcome::Failed(e);
-    let callee: rsipstack::sip::Uri = contact.try_into().map_err(|e| failed(format!("bad contact {contact}: {e}")))?;
-    let sockets = shared.ports.bind().await.map_err(|e| failed(e.to_string()))?;
-    let port = sockets.rtp.local_addr().map_err(|e| failed(e.to_string()))?.port();
-    let local = LocalMedia { addr: shared.media_ip, port, session_id: rand::random::<u32>().into(), session_version: 1 };
+    let callee: rsipstack::sip::Uri = contact
+        .try_into()
+        .map_err(|e| failed(format!("bad contact {contact}: {e}")))?;
+    let sockets = shared
+        .ports
+        .bind()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let port = sockets
+        .rtp
+        .local_addr()
+        .map_err(|e| failed(e.to_string()))?
+        .port();
+    let local = LocalMedia {
+        addr: shared.media_ip,
+        port,
+        session_id: rand::random::<u32>().into(),
+        session_version: 1,
+    };
     let offer = sdp::build_offer(&supported_codecs(), &local, OFFER_TELEPHONE_EVENT_PT);
     let caller: rsipstack::sip::Uri = format!("sip:{caller_user}@{}", shared.media_ip)
         .as_str()
@@ -115,11 +140,17 @@ async fn ring_one(
         Ok(Ok(Err(e))) => return Err(failed(format!("INVITE: {e}"))),
         Ok(Ok(Ok((_, response)))) => response,
     };
-    let Some(response) = response else { return Err(TransferOutcome::NoAnswer) };
+    let Some(response) = response else {
+        return Err(TransferOutcome::NoAnswer);
+    };
     match response.status_code {
         StatusCode::OK => {}
-        StatusCode::BusyHere | StatusCode::BusyEverywhere | StatusCode::Decline => return Err(TransferOutcome::Busy),
-        StatusCode::RequestTimeout | StatusCode::TemporarilyUnavailable | StatusCode::RequestTerminated => {
+        StatusCode::BusyHere | StatusCode::BusyEverywhere | StatusCode::Decline => {
+            return Err(TransferOutcome::Busy);
+        }
+        StatusCode::RequestTimeout
+        | StatusCode::TemporarilyUnavailable
+        | StatusCode::RequestTerminated => {
             return Err(TransferOutcome::NoAnswer);
         }
         other => return Err(failed(format!("agent answered {other}"))),
@@ -137,5 +168,10 @@ async fn ring_one(
         return Err(failed("agent chose a codec kefu did not offer".into()));
     };
     let leg = new_leg(&negotiated, codec, 2).map_err(|e| failed(e.to_string()))?;
-    Ok(AgentConnection { leg, sockets, dialog, states })
+    Ok(AgentConnection {
+        leg,
+        sockets,
+        dialog,
+        states,
+    })
 }

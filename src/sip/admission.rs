@@ -18,7 +18,11 @@ pub struct AdmissionLimits {
 
 impl Default for AdmissionLimits {
     fn default() -> Self {
-        AdmissionLimits { max_calls: 1000, invites_per_second: 50.0, invite_burst: 100.0 }
+        AdmissionLimits {
+            max_calls: 1000,
+            invites_per_second: 50.0,
+            invite_burst: 100.0,
+        }
     }
 }
 
@@ -66,7 +70,11 @@ pub struct Admission {
 
 impl Admission {
     pub fn new(limits: AdmissionLimits) -> Self {
-        Admission { limits, draining: false, buckets: HashMap::new() }
+        Admission {
+            limits,
+            draining: false,
+            buckets: HashMap::new(),
+        }
     }
 
     /// From now on every new call is refused.
@@ -79,18 +87,27 @@ impl Admission {
     }
 
     /// Decides on one new INVITE from `source` while `active_calls` are up.
-    pub fn admit(&mut self, now: Instant, source: IpAddr, active_calls: usize) -> Result<(), Refusal> {
+    pub fn admit(
+        &mut self,
+        now: Instant,
+        source: IpAddr,
+        active_calls: usize,
+    ) -> Result<(), Refusal> {
         if self.draining {
             return Err(Refusal::ShuttingDown);
         }
         if active_calls >= self.limits.max_calls {
             return Err(Refusal::AtCallLimit);
         }
-        let AdmissionLimits { invites_per_second, invite_burst, .. } = self.limits;
-        let bucket = self
-            .buckets
-            .entry(source)
-            .or_insert(Bucket { tokens: invite_burst, last: now });
+        let AdmissionLimits {
+            invites_per_second,
+            invite_burst,
+            ..
+        } = self.limits;
+        let bucket = self.buckets.entry(source).or_insert(Bucket {
+            tokens: invite_burst,
+            last: now,
+        });
         let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * invites_per_second).min(invite_burst);
         bucket.last = now;
@@ -107,7 +124,8 @@ impl Admission {
         let full_after = Duration::from_secs_f64(
             self.limits.invite_burst / self.limits.invites_per_second.max(f64::MIN_POSITIVE),
         );
-        self.buckets.retain(|_, b| now.saturating_duration_since(b.last) < full_after);
+        self.buckets
+            .retain(|_, b| now.saturating_duration_since(b.last) < full_after);
     }
 }
 
@@ -121,7 +139,10 @@ mod tests {
 
     #[test]
     fn call_limit_and_draining_refuse() {
-        let mut a = Admission::new(AdmissionLimits { max_calls: 2, ..Default::default() });
+        let mut a = Admission::new(AdmissionLimits {
+            max_calls: 2,
+            ..Default::default()
+        });
         let t = Instant::now();
         assert_eq!(a.admit(t, ip(1), 1), Ok(()));
         assert_eq!(a.admit(t, ip(1), 2), Err(Refusal::AtCallLimit));
@@ -131,14 +152,22 @@ mod tests {
 
     #[test]
     fn rate_limit_is_per_source_and_refills() {
-        let limits = AdmissionLimits { max_calls: 100, invites_per_second: 10.0, invite_burst: 3.0 };
+        let limits = AdmissionLimits {
+            max_calls: 100,
+            invites_per_second: 10.0,
+            invite_burst: 3.0,
+        };
         let mut a = Admission::new(limits);
         let t0 = Instant::now();
         for _ in 0..3 {
             assert_eq!(a.admit(t0, ip(1), 0), Ok(()));
         }
         assert_eq!(a.admit(t0, ip(1), 0), Err(Refusal::RateLimited));
-        assert_eq!(a.admit(t0, ip(2), 0), Ok(()), "another source has its own bucket");
+        assert_eq!(
+            a.admit(t0, ip(2), 0),
+            Ok(()),
+            "another source has its own bucket"
+        );
         let t1 = t0 + Duration::from_millis(100); // one token back at 10/s
         assert_eq!(a.admit(t1, ip(1), 0), Ok(()));
         assert_eq!(a.admit(t1, ip(1), 0), Err(Refusal::RateLimited));
@@ -146,7 +175,11 @@ mod tests {
 
     #[test]
     fn idle_sources_are_forgotten() {
-        let limits = AdmissionLimits { max_calls: 100, invites_per_second: 10.0, invite_burst: 3.0 };
+        let limits = AdmissionLimits {
+            max_calls: 100,
+            invites_per_second: 10.0,
+            invite_burst: 3.0,
+        };
         let mut a = Admission::new(limits);
         let t0 = Instant::now();
         a.admit(t0, ip(1), 0).expect("first call admitted");

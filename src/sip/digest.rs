@@ -88,7 +88,12 @@ fn parse_params(s: &str) -> HashMap<String, String> {
             }
             v
         } else {
-            chars.by_ref().take_while(|c| *c != ',').collect::<String>().trim().to_owned()
+            chars
+                .by_ref()
+                .take_while(|c| *c != ',')
+                .collect::<String>()
+                .trim()
+                .to_owned()
         };
         out.insert(key.trim().to_ascii_lowercase(), value);
     }
@@ -107,7 +112,10 @@ pub struct DigestAuth {
 
 impl DigestAuth {
     pub fn new(realm: &str, secret: &str) -> Self {
-        DigestAuth { realm: realm.to_owned(), secret: secret.to_owned() }
+        DigestAuth {
+            realm: realm.to_owned(),
+            secret: secret.to_owned(),
+        }
     }
 
     pub fn realm(&self) -> &str {
@@ -116,7 +124,10 @@ impl DigestAuth {
 
     /// A fresh nonce issued at `now_s` (Unix seconds).
     pub fn nonce(&self, now_s: u64) -> String {
-        format!("{now_s:x}.{}", md5_hex(&format!("{}:{now_s:x}", self.secret)))
+        format!(
+            "{now_s:x}.{}",
+            md5_hex(&format!("{}:{now_s:x}", self.secret))
+        )
     }
 
     /// The `WWW-Authenticate` value for a 401.
@@ -138,7 +149,10 @@ impl DigestAuth {
         password_of: impl Fn(&str) -> Option<String>,
     ) -> Result<(), DigestError> {
         if answer.realm != self.realm
-            || answer.algorithm.as_deref().is_some_and(|a| !a.eq_ignore_ascii_case("MD5"))
+            || answer
+                .algorithm
+                .as_deref()
+                .is_some_and(|a| !a.eq_ignore_ascii_case("MD5"))
         {
             return Err(DigestError::WrongRealm);
         }
@@ -213,12 +227,29 @@ mod tests {
         let good = answer_for(&auth, "1001", "secret", &nonce);
         assert_eq!(auth.verify(&good, "REGISTER", 1010, pw), Ok(()));
         let wrong_pw = answer_for(&auth, "1001", "guess", &nonce);
-        assert_eq!(auth.verify(&wrong_pw, "REGISTER", 1010, pw), Err(DigestError::Rejected));
+        assert_eq!(
+            auth.verify(&wrong_pw, "REGISTER", 1010, pw),
+            Err(DigestError::Rejected)
+        );
         let unknown = answer_for(&auth, "9999", "secret", &nonce);
-        assert_eq!(auth.verify(&unknown, "REGISTER", 1010, pw), Err(DigestError::Rejected));
-        let forged = answer_for(&auth, "1001", "secret", "3e8.00000000000000000000000000000000");
-        assert_eq!(auth.verify(&forged, "REGISTER", 1010, pw), Err(DigestError::Rejected));
-        assert_eq!(auth.verify(&good, "REGISTER", 1000 + NONCE_LIFETIME_S + 1, pw), Err(DigestError::Stale));
+        assert_eq!(
+            auth.verify(&unknown, "REGISTER", 1010, pw),
+            Err(DigestError::Rejected)
+        );
+        let forged = answer_for(
+            &auth,
+            "1001",
+            "secret",
+            "3e8.00000000000000000000000000000000",
+        );
+        assert_eq!(
+            auth.verify(&forged, "REGISTER", 1010, pw),
+            Err(DigestError::Rejected)
+        );
+        assert_eq!(
+            auth.verify(&good, "REGISTER", 1000 + NONCE_LIFETIME_S + 1, pw),
+            Err(DigestError::Stale)
+        );
     }
 
     #[test]
@@ -228,8 +259,14 @@ mod tests {
         assert_eq!(a.username, "1001");
         assert_eq!(a.cnonce.as_deref(), Some("x,y"));
         assert_eq!(a.qop.as_deref(), Some("auth"));
-        assert_eq!(DigestAnswer::parse("Basic abc"), Err(DigestError::Malformed("not a Digest credential")));
-        assert_eq!(DigestAnswer::parse("Digest realm=\"x\""), Err(DigestError::Malformed("username")));
+        assert_eq!(
+            DigestAnswer::parse("Basic abc"),
+            Err(DigestError::Malformed("not a Digest credential"))
+        );
+        assert_eq!(
+            DigestAnswer::parse("Digest realm=\"x\""),
+            Err(DigestError::Malformed("username"))
+        );
     }
 
     proptest::proptest! {

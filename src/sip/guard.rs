@@ -96,7 +96,11 @@ pub fn inspect(bytes: &[u8], stack_parse: impl FnOnce(&[u8]) -> Result<(), Strin
     };
     match (&head.start, head.answerable()) {
         (StartLine::Request { method, .. }, true) if method != "ACK" => {
-            let status = if matches!(fault, Fault::TooLarge(_)) { 513 } else { 400 };
+            let status = if matches!(fault, Fault::TooLarge(_)) {
+                513
+            } else {
+                400
+            };
             let response = head.response(status, &fault);
             Verdict::Reply { fault, response }
         }
@@ -148,7 +152,12 @@ impl<'a> Head<'a> {
                 }
             }
         }
-        Ok(Head { start, headers, body_len, bad_line })
+        Ok(Head {
+            start,
+            headers,
+            body_len,
+            bad_line,
+        })
     }
 
     fn get(&self, long: &str, compact: &str) -> Option<&'a str> {
@@ -221,13 +230,21 @@ impl<'a> Head<'a> {
             _ => format!("Bad Request - {fault}"),
         };
         // Reason phrases are TEXT-UTF8 without CR/LF.
-        let reason: String = reason.chars().filter(|c| !c.is_control()).take(120).collect();
+        let reason: String = reason
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(120)
+            .collect();
         let mut out = format!("SIP/2.0 {status} {reason}\r\n");
         for via in self.all("Via", "v") {
             out.push_str(&format!("Via: {via}\r\n"));
         }
         let to = self.get("To", "t").unwrap_or_default();
-        let to = if to.contains(";tag=") { to.to_owned() } else { format!("{to};tag=kefu400") };
+        let to = if to.contains(";tag=") {
+            to.to_owned()
+        } else {
+            format!("{to};tag=kefu400")
+        };
         for (name, value) in [
             ("From", self.get("From", "f").unwrap_or_default()),
             ("To", to.as_str()),
@@ -257,14 +274,18 @@ fn parse_start_line(line: &str) -> Result<StartLine, Fault> {
         return Err(bad());
     };
     let method_ok = !method.is_empty()
-        && method.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b));
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b));
     let scheme_ok = ["sip:", "sips:", "tel:"]
         .iter()
         .any(|s| uri.len() > s.len() && uri[..s.len()].eq_ignore_ascii_case(s));
     if !method_ok || !scheme_ok || version != "SIP/2.0" {
         return Err(bad());
     }
-    Ok(StartLine::Request { method: method.to_owned() })
+    Ok(StartLine::Request {
+        method: method.to_owned(),
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -308,7 +329,10 @@ mod tests {
         }
         let msg = INVITE.replace("CSeq: 1 INVITE", "CSeq: one INVITE");
         let text = reply_text(inspect(msg.as_bytes(), ok));
-        assert!(text.starts_with("SIP/2.0 400 Bad Request - bad CSeq"), "{text}");
+        assert!(
+            text.starts_with("SIP/2.0 400 Bad Request - bad CSeq"),
+            "{text}"
+        );
         assert!(text.contains("Call-ID: c1@127.0.0.1\r\n"));
         assert!(text.contains("To: <sip:100@127.0.0.1>;tag=kefu400\r\n"));
         assert!(text.contains("Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1\r\n"));
@@ -366,7 +390,10 @@ mod tests {
 
     #[test]
     fn garbage_and_acks_are_dropped() {
-        assert!(matches!(inspect(b"\x00\x01\x02", ok), Verdict::Drop(Fault::Garbage)));
+        assert!(matches!(
+            inspect(b"\x00\x01\x02", ok),
+            Verdict::Drop(Fault::Garbage)
+        ));
         assert!(matches!(inspect(&[0xff; 300], ok), Verdict::Drop(_)));
         let ack = INVITE
             .replace("INVITE sip", "ACK sip")

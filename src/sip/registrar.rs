@@ -70,7 +70,10 @@ impl Registrar {
                     list.retain(|b| b.contact != contact);
                     if expires > 0 {
                         let secs = expires.min(MAX_EXPIRES_S);
-                        list.push(Binding { contact, expires_at: now + Duration::from_secs(secs.into()) });
+                        list.push(Binding {
+                            contact,
+                            expires_at: now + Duration::from_secs(secs.into()),
+                        });
                     }
                 }
             }
@@ -80,11 +83,18 @@ impl Registrar {
 
     /// The live contacts of `agent`, newest first, with seconds left.
     pub fn current(&mut self, now: Instant, agent: &str) -> Vec<(String, u32)> {
-        let Some(list) = self.bindings.get_mut(agent) else { return Vec::new() };
+        let Some(list) = self.bindings.get_mut(agent) else {
+            return Vec::new();
+        };
         list.retain(|b| b.expires_at > now);
         list.iter()
             .rev()
-            .map(|b| (b.contact.clone(), b.expires_at.duration_since(now).as_secs() as u32))
+            .map(|b| {
+                (
+                    b.contact.clone(),
+                    b.expires_at.duration_since(now).as_secs() as u32,
+                )
+            })
             .collect()
     }
 
@@ -103,11 +113,28 @@ mod tests {
         let mut r = Registrar::default();
         let t0 = Instant::now();
         let c = "sip:1001@127.0.0.1:5062".to_owned();
-        let out = r.handle(t0, "1001", RegisterRequest::Bind(vec![(c.clone(), None)]), Some(120));
+        let out = r.handle(
+            t0,
+            "1001",
+            RegisterRequest::Bind(vec![(c.clone(), None)]),
+            Some(120),
+        );
         assert_eq!(out, RegisterOutcome::Ok(vec![(c.clone(), 120)]));
-        assert_eq!(r.locate(t0 + Duration::from_secs(60), "1001"), Some(c.clone()));
-        assert_eq!(r.locate(t0 + Duration::from_secs(121), "1001"), None, "expired");
-        r.handle(t0, "1001", RegisterRequest::Bind(vec![(c.clone(), Some(600))]), None);
+        assert_eq!(
+            r.locate(t0 + Duration::from_secs(60), "1001"),
+            Some(c.clone())
+        );
+        assert_eq!(
+            r.locate(t0 + Duration::from_secs(121), "1001"),
+            None,
+            "expired"
+        );
+        r.handle(
+            t0,
+            "1001",
+            RegisterRequest::Bind(vec![(c.clone(), Some(600))]),
+            None,
+        );
         r.handle(t0, "1001", RegisterRequest::RemoveAll, Some(0));
         assert_eq!(r.locate(t0, "1001"), None);
     }
@@ -118,10 +145,20 @@ mod tests {
         let t0 = Instant::now();
         let c = "sip:1001@h".to_owned();
         assert_eq!(
-            r.handle(t0, "1001", RegisterRequest::Bind(vec![(c.clone(), Some(10))]), None),
+            r.handle(
+                t0,
+                "1001",
+                RegisterRequest::Bind(vec![(c.clone(), Some(10))]),
+                None
+            ),
             RegisterOutcome::IntervalTooBrief
         );
-        let out = r.handle(t0, "1001", RegisterRequest::Bind(vec![(c.clone(), Some(99999))]), None);
+        let out = r.handle(
+            t0,
+            "1001",
+            RegisterRequest::Bind(vec![(c.clone(), Some(99999))]),
+            None,
+        );
         assert_eq!(out, RegisterOutcome::Ok(vec![(c, MAX_EXPIRES_S)]));
     }
 
@@ -130,7 +167,12 @@ mod tests {
         let mut r = Registrar::default();
         let t0 = Instant::now();
         let (a, b) = ("sip:1001@a".to_owned(), "sip:1001@b".to_owned());
-        r.handle(t0, "1001", RegisterRequest::Bind(vec![(a.clone(), None), (b.clone(), None)]), None);
+        r.handle(
+            t0,
+            "1001",
+            RegisterRequest::Bind(vec![(a.clone(), None), (b.clone(), None)]),
+            None,
+        );
         r.handle(t0, "1001", RegisterRequest::Bind(vec![(a, Some(0))]), None);
         assert_eq!(r.locate(t0, "1001"), Some(b));
     }

@@ -1,7 +1,7 @@
 //! What kefu needs to know of an incoming request, read once out of rsipstack's types.
 
-use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::Request;
+use rsipstack::sip::prelude::HeadersExt;
 
 /// The parties and identity of a new INVITE.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,26 +18,41 @@ pub struct InviteInfo {
 
 impl InviteInfo {
     pub fn read(req: &Request) -> Result<InviteInfo, String> {
-        let sip_call_id = req.call_id_header().map_err(|e| e.to_string())?.value().to_owned();
+        let sip_call_id = req
+            .call_id_header()
+            .map_err(|e| e.to_string())?
+            .value()
+            .to_owned();
         let from = req
             .from_header()
             .and_then(|h| h.uri())
             .map(|u| u.to_string())
             .map_err(|e| format!("bad From: {e}"))?;
-        let to_uri = req.to_header().and_then(|h| h.uri()).map_err(|e| format!("bad To: {e}"))?;
+        let to_uri = req
+            .to_header()
+            .and_then(|h| h.uri())
+            .map_err(|e| format!("bad To: {e}"))?;
         let dialled = req
             .uri
             .user()
             .or_else(|| to_uri.user())
             .unwrap_or_default()
             .to_owned();
-        Ok(InviteInfo { sip_call_id, from, dialled, to: to_uri.to_string() })
+        Ok(InviteInfo {
+            sip_call_id,
+            from,
+            dialled,
+            to: to_uri.to_string(),
+        })
     }
 }
 
 /// True when the request carries a To tag, i.e. belongs to an existing dialog (RFC 3261 §12.2).
 pub fn is_in_dialog(req: &Request) -> bool {
-    req.to_header().ok().and_then(|h| h.tag().ok().flatten()).is_some()
+    req.to_header()
+        .ok()
+        .and_then(|h| h.tag().ok().flatten())
+        .is_some()
 }
 
 /// The `Signal=` digit of an `application/dtmf-relay` INFO body (the de-facto format Cisco and
@@ -68,13 +83,28 @@ mod tests {
 
     #[test]
     fn reads_dtmf_relay_bodies() {
-        assert_eq!(dtmf_relay_digit("application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n"), Some('5'));
-        assert_eq!(dtmf_relay_digit("Application/DTMF-Relay", b"signal= #\nDuration=100"), Some('#'));
+        assert_eq!(
+            dtmf_relay_digit("application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n"),
+            Some('5')
+        );
+        assert_eq!(
+            dtmf_relay_digit("Application/DTMF-Relay", b"signal= #\nDuration=100"),
+            Some('#')
+        );
         assert_eq!(dtmf_relay_digit("application/dtmf", b"7\r\n"), Some('7'));
-        assert_eq!(dtmf_relay_digit("application/dtmf-relay", b"Signal=55"), None);
-        assert_eq!(dtmf_relay_digit("application/dtmf-relay", b"Duration=160"), None);
+        assert_eq!(
+            dtmf_relay_digit("application/dtmf-relay", b"Signal=55"),
+            None
+        );
+        assert_eq!(
+            dtmf_relay_digit("application/dtmf-relay", b"Duration=160"),
+            None
+        );
         assert_eq!(dtmf_relay_digit("text/plain", b"Signal=5"), None);
-        assert_eq!(dtmf_relay_digit("application/dtmf-relay", &[0xff, 0xfe]), None);
+        assert_eq!(
+            dtmf_relay_digit("application/dtmf-relay", &[0xff, 0xfe]),
+            None
+        );
     }
 
     #[test]

@@ -46,7 +46,12 @@ impl Kefu {
         let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
             .args(["serve", "--config", &format!("{REPO}/sip-config/kefu.toml")])
             .args(["--data-dir", &data.path().display().to_string()])
-            .args(["--sip-listen", &sip.to_string(), "--http-listen", &http.to_string()])
+            .args([
+                "--sip-listen",
+                &sip.to_string(),
+                "--http-listen",
+                &http.to_string(),
+            ])
             .args(["--rtp-ports", &rtp])
             .args(extra)
             .env("KEFU_LOG", "info,kefu=debug")
@@ -54,7 +59,13 @@ impl Kefu {
             .stderr(log_file)
             .spawn()
             .expect("kefu binary runs");
-        let mut kefu = Kefu { child, sip, http, data, log };
+        let mut kefu = Kefu {
+            child,
+            sip,
+            http,
+            data,
+            log,
+        };
         kefu.wait_healthy();
         kefu
     }
@@ -65,7 +76,10 @@ impl Kefu {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("kefu exited with {status} at start:\n{}", self.log_text());
             }
-            if self.http_get("/healthz").is_some_and(|(code, _)| code == 200) {
+            if self
+                .http_get("/healthz")
+                .is_some_and(|(code, _)| code == 200)
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -81,11 +95,18 @@ impl Kefu {
     pub fn http_get(&self, path: &str) -> Option<(u16, String)> {
         let mut s = TcpStream::connect_timeout(&self.http, Duration::from_secs(2)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: kefu\r\nConnection: close\r\n\r\n").ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: kefu\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let mut text = String::new();
         s.read_to_string(&mut text).ok()?;
         let code = text.split(' ').nth(1)?.parse().ok()?;
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
         Some((code, body))
     }
 
@@ -133,11 +154,23 @@ impl Drop for Kefu {
 pub fn sipp(kefu: &Kefu, scenario: &str, keys: &[(&str, &str)], extra: &[&str]) -> (bool, String) {
     let scenario_path = Path::new(REPO).join("tests/sipp").join(scenario);
     // SIPp's `-p 0` means 5060, so give it a port that is free now.
-    let port = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("free port").port();
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
     let mut cmd = Command::new("sipp");
     cmd.arg(kefu.sip.to_string())
         .args(["-sf", &scenario_path.display().to_string()])
-        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1", "-s", "4001"])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+            "-s",
+            "4001",
+        ])
         .args(["-timeout", "60s", "-timeout_error", "-nostdin"])
         .args(["-trace_err", "-error_file"])
         .arg(kefu.data.path().join(format!("sipp-{scenario}.err")));
@@ -145,7 +178,9 @@ pub fn sipp(kefu: &Kefu, scenario: &str, keys: &[(&str, &str)], extra: &[&str]) 
         cmd.args(["-key", k, v]);
     }
     cmd.args(extra);
-    let out = cmd.output().expect("sipp is installed (.ci/install-deps installs sip-tester)");
+    let out = cmd
+        .output()
+        .expect("sipp is installed (.ci/install-deps installs sip-tester)");
     let err_file = std::fs::read_to_string(kefu.data.path().join(format!("sipp-{scenario}.err")))
         .unwrap_or_default();
     let text = format!(
@@ -194,8 +229,17 @@ pub struct RtpPeer {
 impl RtpPeer {
     pub fn bind() -> RtpPeer {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind rtp peer");
-        socket.set_read_timeout(Some(Duration::from_millis(2))).expect("timeout");
-        RtpPeer { socket, received: Vec::new(), seq: 1000, timestamp: 8000, ssrc: 0x1234_5678, remote: None }
+        socket
+            .set_read_timeout(Some(Duration::from_millis(2)))
+            .expect("timeout");
+        RtpPeer {
+            socket,
+            received: Vec::new(),
+            seq: 1000,
+            timestamp: 8000,
+            ssrc: 0x1234_5678,
+            remote: None,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -222,19 +266,20 @@ impl RtpPeer {
         let end = Instant::now() + d;
         let mut buf = [0u8; 2048];
         while Instant::now() < end {
-            if let Ok((n, from)) = self.socket.recv_from(&mut buf) {
-                if n >= 12 && buf[0] >> 6 == 2 {
-                    self.remote.get_or_insert(from);
-                    self.received.push(Received {
-                        at: Instant::now(),
-                        payload_type: buf[1] & 0x7f,
-                        marker: buf[1] & 0x80 != 0,
-                        seq: u16::from_be_bytes([buf[2], buf[3]]),
-                        timestamp: u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]),
-                        ssrc: u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]),
-                        payload: buf[12..n].to_vec(),
-                    });
-                }
+            if let Ok((n, from)) = self.socket.recv_from(&mut buf)
+                && n >= 12
+                && buf[0] >> 6 == 2
+            {
+                self.remote.get_or_insert(from);
+                self.received.push(Received {
+                    at: Instant::now(),
+                    payload_type: buf[1] & 0x7f,
+                    marker: buf[1] & 0x80 != 0,
+                    seq: u16::from_be_bytes([buf[2], buf[3]]),
+                    timestamp: u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]),
+                    ssrc: u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]),
+                    payload: buf[12..n].to_vec(),
+                });
             }
         }
     }
@@ -273,7 +318,12 @@ impl RtpPeer {
         for i in 1..=5u16 {
             let end = i == 5;
             let duration = (i as u32 * ts_step) as u16;
-            let payload = [event, if end { 0x80 | 10 } else { 10 }, (duration >> 8) as u8, duration as u8];
+            let payload = [
+                event,
+                if end { 0x80 | 10 } else { 10 },
+                (duration >> 8) as u8,
+                duration as u8,
+            ];
             let copies = if end { 3 } else { 1 };
             for _ in 0..copies {
                 self.send(te_pt, i == 1, start, &payload);
@@ -286,7 +336,10 @@ impl RtpPeer {
 
     /// Packets of payload type `pt` received so far.
     pub fn audio(&self, pt: u8) -> Vec<&Received> {
-        self.received.iter().filter(|r| r.payload_type == pt).collect()
+        self.received
+            .iter()
+            .filter(|r| r.payload_type == pt)
+            .collect()
     }
 }
 

@@ -23,10 +23,18 @@ pub enum LegId {
 }
 
 /// What the runtime must do for the call.
+// `Record` carries two frames by value on purpose: boxing them would allocate every 20 ms, and
+// outputs are drained right after each input, so the queue never holds many.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum CallOutput {
     /// Send these RTP (or RTCP) bytes from the leg's socket.
-    Transmit { leg: LegId, rtcp: bool, to: SocketAddr, bytes: Vec<u8> },
+    Transmit {
+        leg: LegId,
+        rtcp: bool,
+        to: SocketAddr,
+        bytes: Vec<u8>,
+    },
     /// One frame pair for the call recording: caller left, kefu or agent right.
     Record { caller: Frame, other: Frame },
     /// Start writing the caller's message to a file (a `record` node).
@@ -39,7 +47,10 @@ pub enum CallOutput {
     Event { kind: &'static str, detail: String },
     /// Ring this target and bridge it in; answer with [`Call::agent_connected`] or
     /// [`Call::transfer_failed`].
-    Transfer { target: TransferTarget, timeout: Duration },
+    Transfer {
+        target: TransferTarget,
+        timeout: Duration,
+    },
     /// End the agent leg (BYE to the agent).
     DropAgent,
     /// End the call with this stable end cause (BYE to the caller).
@@ -178,14 +189,16 @@ impl Call {
         self.agent = None;
         self.event("transfer", "agent hung up".into());
         self.phase = Phase::Flow;
-        self.flow.handle(now, FlowEvent::TransferEnded(TransferOutcome::Completed));
+        self.flow
+            .handle(now, FlowEvent::TransferEnded(TransferOutcome::Completed));
         self.drain_flow(now);
     }
 
     /// The runtime wrote the caller's message.
     pub fn message_saved(&mut self, now: Instant, path: String, seconds: f32) {
         self.event("recording", format!("message {path}"));
-        self.flow.handle(now, FlowEvent::RecordingFinished { path, seconds });
+        self.flow
+            .handle(now, FlowEvent::RecordingFinished { path, seconds });
         self.drain_flow(now);
     }
 
@@ -196,7 +209,9 @@ impl Call {
                 self.outputs.push_back(CallOutput::DropAgent);
             }
             self.phase = Phase::Ended;
-            self.outputs.push_back(CallOutput::Hangup { cause: cause.to_owned() });
+            self.outputs.push_back(CallOutput::Hangup {
+                cause: cause.to_owned(),
+            });
         }
     }
 
@@ -225,7 +240,10 @@ impl Call {
         }
         let spoken = match self.phase {
             Phase::Bridged => {
-                let agent = self.agent.as_mut().expect("a bridged call has an agent leg");
+                let agent = self
+                    .agent
+                    .as_mut()
+                    .expect("a bridged call has an agent leg");
                 let from_agent = agent.pull_frame(now);
                 let to = agent.push_frame(now, &heard, &mut self.scratch);
                 self.transmit(LegId::Agent, to);
@@ -236,17 +254,30 @@ impl Call {
         let to = self.caller.push_frame(now, &spoken, &mut self.scratch);
         self.transmit(LegId::Caller, to);
         if self.record {
-            self.outputs.push_back(CallOutput::Record { caller: heard, other: spoken });
+            self.outputs.push_back(CallOutput::Record {
+                caller: heard,
+                other: spoken,
+            });
         }
         if let Some(report) = self.caller.poll_rtcp(now) {
             let to = self.caller.remote_rtcp();
-            self.outputs.push_back(CallOutput::Transmit { leg: LegId::Caller, rtcp: true, to, bytes: report });
+            self.outputs.push_back(CallOutput::Transmit {
+                leg: LegId::Caller,
+                rtcp: true,
+                to,
+                bytes: report,
+            });
         }
-        if let Some(agent) = &mut self.agent {
-            if let Some(report) = agent.poll_rtcp(now) {
-                let to = agent.remote_rtcp();
-                self.outputs.push_back(CallOutput::Transmit { leg: LegId::Agent, rtcp: true, to, bytes: report });
-            }
+        if let Some(agent) = &mut self.agent
+            && let Some(report) = agent.poll_rtcp(now)
+        {
+            let to = agent.remote_rtcp();
+            self.outputs.push_back(CallOutput::Transmit {
+                leg: LegId::Agent,
+                rtcp: true,
+                to,
+                bytes: report,
+            });
         }
     }
 
@@ -313,7 +344,9 @@ impl Call {
                     }
                 }
                 FlowAction::StopPlayback => self.playback.stop(),
-                FlowAction::StartRecording { max_seconds, beep, .. } => {
+                FlowAction::StartRecording {
+                    max_seconds, beep, ..
+                } => {
                     if beep {
                         self.tones = Some(ToneGenerator::beep(BEEP_HZ, BEEP_DBM0, BEEP_LENGTH));
                     }
@@ -326,11 +359,14 @@ impl Call {
                         self.stop_message();
                     }
                 }
-                FlowAction::Transfer { target, timeout_ms, .. } => {
+                FlowAction::Transfer {
+                    target, timeout_ms, ..
+                } => {
                     self.phase = Phase::Transferring;
                     self.event("transfer", format!("ringing {target}"));
                     let timeout = Duration::from_millis(u64::from(timeout_ms));
-                    self.outputs.push_back(CallOutput::Transfer { target, timeout });
+                    self.outputs
+                        .push_back(CallOutput::Transfer { target, timeout });
                 }
                 FlowAction::Hangup { cause } => self.hang_up(&cause),
             }
@@ -350,7 +386,12 @@ impl Call {
     fn transmit(&mut self, leg: LegId, to: SocketAddr) {
         if !self.scratch.is_empty() {
             let bytes = std::mem::take(&mut self.scratch);
-            self.outputs.push_back(CallOutput::Transmit { leg, rtcp: false, to, bytes });
+            self.outputs.push_back(CallOutput::Transmit {
+                leg,
+                rtcp: false,
+                to,
+                bytes,
+            });
         }
     }
 
