@@ -44,6 +44,12 @@ struct ServeArgs {
     /// RTP port range, e.g. 20000-29999.
     #[arg(long)]
     rtp_ports: Option<String>,
+    /// Most concurrent calls; more get 503 (default 1000).
+    #[arg(long)]
+    max_calls: Option<usize>,
+    /// Seconds live calls get to finish after SIGTERM before kefu hangs them up (default 30).
+    #[arg(long)]
+    shutdown_grace: Option<u64>,
     /// Log as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
@@ -71,6 +77,8 @@ fn main() -> ExitCode {
                     sip_listen: args.sip_listen,
                     http_listen: args.http_listen,
                     rtp_ports: args.rtp_ports,
+                    max_calls: args.max_calls,
+                    shutdown_grace_s: args.shutdown_grace,
                 };
                 kefu::runtime::serve(overrides).await
             }

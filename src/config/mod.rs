@@ -55,6 +55,8 @@ pub struct Overrides {
     pub sip_listen: Option<SocketAddr>,
     pub http_listen: Option<SocketAddr>,
     pub rtp_ports: Option<String>,
+    pub max_calls: Option<usize>,
+    pub shutdown_grace_s: Option<u64>,
 }
 
 /// Everything `kefu serve` runs with.
@@ -89,6 +91,12 @@ impl Config {
         }
         if let Some(addr) = overrides.http_listen {
             s.http.listen = addr;
+        }
+        if let Some(n) = overrides.max_calls {
+            s.limits.max_calls = n;
+        }
+        if let Some(g) = overrides.shutdown_grace_s {
+            s.limits.shutdown_grace_s = g;
         }
         if let Some(ports) = &overrides.rtp_ports {
             server::parse_port_range(ports)?;
