@@ -36,11 +36,17 @@ impl Kefu {
     }
 
     pub fn start_with(extra: &[&str]) -> Kefu {
+        Self::start_with_ports(None, extra)
+    }
+
+    /// Like [`Kefu::start_with`]; `rtp_range` (e.g. "40000-41999") replaces the ~38 RTP ports
+    /// each server gets by default, for runs with more concurrent calls than that.
+    pub fn start_with_ports(rtp_range: Option<&str>, extra: &[&str]) -> Kefu {
         let base = next_base();
         let data = tempfile::tempdir().expect("temp dir");
         let sip: SocketAddr = format!("127.0.0.1:{base}").parse().expect("addr");
         let http: SocketAddr = format!("127.0.0.1:{}", base + 1).parse().expect("addr");
-        let rtp = format!("{}-{}", base + 2, base + 39);
+        let rtp = rtp_range.map_or_else(|| format!("{}-{}", base + 2, base + 39), str::to_owned);
         let log = data.path().join("kefu.log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
@@ -190,6 +196,14 @@ pub fn sipp(kefu: &Kefu, scenario: &str, keys: &[(&str, &str)], extra: &[&str]) 
         err_file
     );
     (out.status.success(), text)
+}
+
+/// A UDP port free right now on 127.0.0.1.
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port()
 }
 
 /// G.711 µ-law decode (ITU-T G.711), written out here independently of kefu's codec.
