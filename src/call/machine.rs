@@ -399,3 +399,221 @@ impl Call {
         self.outputs.push_back(CallOutput::Event { kind, detail });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::call::leg::LegMedia;
+    use crate::config::flow::parse_flow;
+    use crate::media::codec::CodecKind;
+    use crate::media::prompt::Prompt;
+    use crate::rtp::rtcp::NtpTimestamp;
+
+    const FLOW: &str = r#"
+start = "greeting"
+[nodes.greeting]
+kind = "play"
+prompt = "greeting"
+barge_in = true
+next = "menu"
+[nodes.menu]
+kind = "menu"
+prompt = "menu"
+options = { "1" = "bye" }
+timeout_ms = 60000
+retries = 1
+on_failure = "bye"
+[nodes.bye]
+kind = "hangup"
+cause = "flow.hangup"
+"#;
+
+    const PEER: &str = "127.0.0.1:40000";
+
+    /// A call answered at `t0` on PCMU with telephone-event 101; prompts are 1 s of a loud tone.
+    fn call(t0: Instant) -> Call {
+        let flow =
+            Arc::new(parse_flow("t", FLOW, std::path::Path::new("t.toml")).expect("valid flow"));
+        let tone: Vec<i16> = (0..16_000)
+            .map(|i| if (i / 8) % 2 == 0 { 8000 } else { -8000 })
+            .collect();
+        let mut prompts = PromptLibrary::new();
+        prompts.insert("en/greeting", Prompt::from_samples(&tone));
+        prompts.insert("en/menu", Prompt::from_samples(&tone));
+        let media = LegMedia {
+            codec: CodecKind::Pcmu,
+            payload_type: 0,
+            telephone_event: Some(101),
+            remote: PEER.parse().expect("addr"),
+            rtcp_mux: false,
+        };
+        let leg = Leg::new(
+            media,
+            t0,
+            NtpTimestamp::from_unix(Duration::from_secs(1)),
+            2,
+            7,
+        )
+        .expect("PCMU leg");
+        let run = FlowRun::new(flow, Default::default());
+        Call::new(
+            t0,
+            leg,
+            run,
+            Arc::new(prompts),
+            "en",
+            true,
+            Duration::from_secs(30),
+        )
+    }
+
+    fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&0x0102_0304u32.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn drain(call: &mut Call) -> Vec<CallOutput> {
+        std::iter::from_fn(|| call.poll_output()).collect()
+    }
+
+    fn hangup_cause(outputs: &[CallOutput]) -> Option<&str> {
+        outputs.iter().find_map(|o| match o {
+            CallOutput::Hangup { cause } => Some(cause.as_str()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn the_greeting_leaves_on_the_first_tick() {
+        let t0 = Instant::now();
+        let mut c = call(t0);
+        c.handle_tick(t0);
+        let out = drain(&mut c);
+        let packet = out
+            .iter()
+            .find_map(|o| match o {
+                CallOutput::Transmit {
+                    leg: LegId::Caller,
+                    rtcp: false,
+                    bytes,
+                    to,
+                } => Some((bytes, *to)),
+                _ => None,
+            })
+            .expect("an RTP packet on the first tick");
+        assert_eq!(packet.1, PEER.parse::<SocketAddr>().expect("addr"));
+        assert_eq!(packet.0.len(), 12 + 160);
+        // Not µ-law silence (0xFF/0x7F): the prompt's tone is loud.
+        assert!(
+            packet.0[12..]
+                .iter()
+                .filter(|&&b| b != 0xff && b != 0x7f)
+                .count()
+                > 100
+        );
+        assert!(
+            out.iter().any(|o| matches!(o, CallOutput::Record { .. })),
+            "recording tap fed"
+        );
+    }
+
+    #[test]
+    fn no_rtp_for_the_media_timeout_hangs_up_at_that_tick() {
+        let t0 = Instant::now();
+        let mut c = call(t0);
+        let tick = Duration::from_millis(20);
+        let mut now = t0;
+        // 30 s without a single packet from the caller: the tick at 30.00 s ends the call.
+        while now < t0 + Duration::from_secs(30) {
+            c.handle_tick(now);
+            assert_eq!(
+                hangup_cause(&drain(&mut c)),
+                None,
+                "too early at {:?}",
+                now - t0
+            );
+            now += tick;
+        }
+        c.handle_tick(now);
+        assert_eq!(hangup_cause(&drain(&mut c)), Some("media.timeout"));
+        assert!(c.is_ended());
+    }
+
+    #[test]
+    fn rtp_keeps_the_call_alive() {
+        let t0 = Instant::now();
+        let mut c = call(t0);
+        let from: SocketAddr = PEER.parse().expect("addr");
+        let mut now = t0;
+        for i in 0..2000u16 {
+            c.handle_rtp(
+                now,
+                LegId::Caller,
+                from,
+                &rtp(0, i == 0, i, u32::from(i) * 160, &[0xff; 160]),
+            );
+            c.handle_tick(now);
+            assert_eq!(hangup_cause(&drain(&mut c)), None);
+            now += Duration::from_millis(20);
+        }
+    }
+
+    #[test]
+    fn an_rfc4733_key_during_the_menu_takes_its_branch() {
+        let t0 = Instant::now();
+        let mut c = call(t0);
+        let from: SocketAddr = PEER.parse().expect("addr");
+        let mut now = t0;
+        let mut nodes = Vec::new();
+        // Greeting (1 s), then the menu prompt; key 1 at 1.5 s as start + 3 end packets.
+        for i in 0..100u16 {
+            let ts = 8000 + u32::from(i) * 160;
+            c.handle_rtp(
+                now,
+                LegId::Caller,
+                from,
+                &rtp(0, i == 0, i, ts, &[0xff; 160]),
+            );
+            if i == 75 {
+                c.handle_rtp(
+                    now,
+                    LegId::Caller,
+                    from,
+                    &rtp(101, true, 1000, 20_000, &[1, 10, 0, 160]),
+                );
+                for _ in 0..3 {
+                    c.handle_rtp(
+                        now,
+                        LegId::Caller,
+                        from,
+                        &rtp(101, false, 1001, 20_000, &[1, 0x80 | 10, 3, 32]),
+                    );
+                }
+            }
+            c.handle_tick(now);
+            for o in drain(&mut c) {
+                match o {
+                    CallOutput::Event {
+                        kind: "node",
+                        detail,
+                    } => nodes.push(detail),
+                    CallOutput::Hangup { cause } => {
+                        assert_eq!(cause, "flow.hangup");
+                        assert_eq!(nodes, ["greeting", "menu", "bye"]);
+                        assert_eq!(c.flow().digits(), "1");
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+            now += Duration::from_millis(20);
+        }
+        panic!("no hangup after key 1; nodes {nodes:?}");
+    }
+}
