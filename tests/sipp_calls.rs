@@ -207,3 +207,38 @@ fn options_gets_200_and_malformed_invite_gets_400() {
     let (ok, _) = sipp(&kefu, "options.xml", &[], &[]);
     assert!(ok);
 }
+
+#[test]
+fn inband_keys_work_without_telephone_event() {
+    let kefu = Kefu::start();
+    let mut peer = RtpPeer::bind();
+    let port = peer.port().to_string();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let keys = [("rtp_port", port.as_str())];
+            let out = sipp(&kefu, "uac_call_inband.xml", &keys, &["-d", "12000"]);
+            done_tx.send(out).expect("main thread waits");
+        });
+        assert!(
+            peer.wait_first_packet(Duration::from_secs(10)),
+            "no RTP\n{}",
+            kefu.log_text()
+        );
+        peer.talk(Duration::from_millis(2500), 0, &ULAW_SILENCE, 160);
+        peer.press_inband('1');
+        peer.talk(Duration::from_millis(1000), 0, &ULAW_SILENCE, 160);
+        for key in "4567#".chars() {
+            peer.press_inband(key);
+        }
+        peer.talk(Duration::from_millis(2000), 0, &ULAW_SILENCE, 160);
+        let (ok, out) = done_rx
+            .recv_timeout(Duration::from_secs(40))
+            .expect("sipp finishes");
+        assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
+    });
+    let list = kefu.cli(&["calls", "list", "--json"]);
+    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON list");
+    let record = kefu.ended_call(calls[0]["id"].as_str().expect("one call"));
+    assert_eq!(record["digits"], "14567#", "{record:#}");
+}
