@@ -22,8 +22,16 @@ enum Command {
     /// Run the call server: SIP, RTP, IVR flows, HTTP API.
     Serve(ServeArgs),
     /// Recent and live calls.
+    Calls(CallsArgs),
+}
+
+#[derive(clap::Args)]
+struct CallsArgs {
+    /// The data dir `kefu serve` writes to (default $KEFU_DATA_DIR, else ./data).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
-    Calls(kefu::cli::calls::CallsCommand),
+    command: kefu::cli::calls::CallsCommand,
 }
 
 #[derive(clap::Args)]
@@ -82,11 +90,12 @@ fn main() -> ExitCode {
                 };
                 kefu::runtime::serve(overrides).await
             }
-            Command::Calls(cmd) => {
-                let data_dir = std::env::var_os("KEFU_DATA_DIR")
-                    .map(PathBuf::from)
+            Command::Calls(args) => {
+                let data_dir = args
+                    .data_dir
+                    .or_else(|| std::env::var_os("KEFU_DATA_DIR").map(PathBuf::from))
                     .unwrap_or_else(|| "data".into());
-                kefu::cli::calls::run(cmd, &data_dir).await
+                kefu::cli::calls::run(args.command, &data_dir).await
             }
         }
     });

@@ -12,7 +12,7 @@ use crate::config::flow::TransferTarget;
 use crate::dialogue::{FlowAction, FlowEvent, FlowRun, PromptRef, TransferOutcome};
 use crate::media::frame::Frame;
 use crate::media::player::Playback;
-use crate::media::prompt::PromptLibrary;
+use crate::media::prompt::{PromptLibrary, language_key};
 use crate::media::tone::ToneGenerator;
 
 /// Which leg a datagram or a packet belongs to.
@@ -62,6 +62,28 @@ const BEEP_HZ: f64 = 1000.0;
 const BEEP_DBM0: f64 = -12.0;
 const BEEP_LENGTH: Duration = Duration::from_millis(400);
 
+/// Caller audio above this RMS counts as voice for a message's silence limit (about -40 dBFS).
+const VOICE_RMS: f32 = 300.0;
+
+/// What the prompts in the playback queue are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Playing {
+    Nothing,
+    /// A flow `Play`: the flow hears `PlaybackFinished` when it ends.
+    Flow,
+    /// A transfer's announcement: the agent is rung when it ends.
+    Announce,
+}
+
+/// A caller's message being recorded.
+#[derive(Debug, Clone, Copy)]
+struct Message {
+    until: Instant,
+    /// Stop after this long without voice.
+    silence: Option<Duration>,
+    last_voice: Instant,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Running the flow: kefu talks, the caller presses keys.
@@ -85,8 +107,12 @@ pub struct Call {
     tones: Option<ToneGenerator>,
     phase: Phase,
     record: bool,
+    /// What the prompts now playing are for.
+    playing: Playing,
+    /// A transfer waiting for its announcement to finish.
+    pending_transfer: Option<(TransferTarget, Duration)>,
     /// Set while a `record` node is capturing the caller's message.
-    message_until: Option<Instant>,
+    message: Option<Message>,
     media_timeout: Duration,
     answered_at: Instant,
     outputs: VecDeque<CallOutput>,
@@ -115,7 +141,9 @@ impl Call {
             tones: None,
             phase: Phase::Flow,
             record,
-            message_until: None,
+            playing: Playing::Nothing,
+            pending_transfer: None,
+            message: None,
             media_timeout,
             answered_at: now,
             outputs: VecDeque::new(),
@@ -232,9 +260,15 @@ impl Call {
             self.flow.handle(now, FlowEvent::Tick);
             self.drain_flow(now);
         }
-        if let Some(until) = self.message_until {
+        if let Some(m) = &mut self.message {
             self.outputs.push_back(CallOutput::MessageFrame(heard));
-            if now >= until {
+            if heard.rms() > VOICE_RMS {
+                m.last_voice = now;
+            }
+            let silent_too_long = m
+                .silence
+                .is_some_and(|s| now.saturating_duration_since(m.last_voice) >= s);
+            if now >= m.until || silent_too_long {
                 self.stop_message();
             }
         }
@@ -297,23 +331,29 @@ impl Call {
                 None => self.tones = None,
             }
         }
-        if !self.playback.is_playing() {
-            return Frame::SILENCE;
+        if let Some(f) = self.playback.next_frame() {
+            return f;
         }
-        match self.playback.next_frame() {
-            Some(f) => f,
-            None => {
+        match std::mem::replace(&mut self.playing, Playing::Nothing) {
+            Playing::Nothing => Frame::SILENCE,
+            Playing::Flow => {
                 self.flow.handle(now, FlowEvent::PlaybackFinished);
                 self.drain_flow(now);
                 // A new prompt may have been queued; its first frame goes out now, not 20 ms late.
                 self.playback.next_frame().unwrap_or(Frame::SILENCE)
+            }
+            Playing::Announce => {
+                if let Some((target, timeout)) = self.pending_transfer.take() {
+                    self.ring(target, timeout);
+                }
+                Frame::SILENCE
             }
         }
     }
 
     fn on_digit(&mut self, now: Instant, digit: char) {
         self.event("digit", digit.to_string());
-        if self.message_until.is_some() {
+        if self.message.is_some() {
             // Any key ends a message (callers are told "press any key when done").
             self.stop_message();
             return;
@@ -330,7 +370,7 @@ impl Call {
     }
 
     fn stop_message(&mut self) {
-        self.message_until = None;
+        self.message = None;
         self.outputs.push_back(CallOutput::MessageStop);
     }
 
@@ -342,39 +382,66 @@ impl Call {
                     for p in &prompts {
                         self.queue_prompt(p);
                     }
+                    // Reported finished when the queue runs dry, even if it is empty.
+                    self.playing = Playing::Flow;
                 }
-                FlowAction::StopPlayback => self.playback.stop(),
+                FlowAction::StopPlayback => {
+                    self.playback.stop();
+                    self.playing = Playing::Nothing;
+                }
                 FlowAction::StartRecording {
-                    max_seconds, beep, ..
+                    max_seconds,
+                    silence_seconds,
+                    beep,
                 } => {
                     if beep {
                         self.tones = Some(ToneGenerator::beep(BEEP_HZ, BEEP_DBM0, BEEP_LENGTH));
                     }
                     let max = Duration::from_secs(u64::from(max_seconds));
-                    self.message_until = Some(now + max);
+                    let silence = silence_seconds.map(|s| Duration::from_secs(u64::from(s)));
+                    self.message = Some(Message {
+                        until: now + max,
+                        silence,
+                        last_voice: now,
+                    });
                     self.outputs.push_back(CallOutput::MessageStart { max });
                 }
                 FlowAction::StopRecording => {
-                    if self.message_until.is_some() {
+                    if self.message.is_some() {
                         self.stop_message();
                     }
                 }
                 FlowAction::Transfer {
-                    target, timeout_ms, ..
+                    target,
+                    timeout_ms,
+                    announce,
                 } => {
                     self.phase = Phase::Transferring;
-                    self.event("transfer", format!("ringing {target}"));
                     let timeout = Duration::from_millis(u64::from(timeout_ms));
-                    self.outputs
-                        .push_back(CallOutput::Transfer { target, timeout });
+                    if announce.is_empty() {
+                        self.ring(target, timeout);
+                    } else {
+                        // "Please hold while we connect you" first; ring when it has played.
+                        for p in &announce {
+                            self.queue_prompt(p);
+                        }
+                        self.playing = Playing::Announce;
+                        self.pending_transfer = Some((target, timeout));
+                    }
                 }
                 FlowAction::Hangup { cause } => self.hang_up(&cause),
             }
         }
     }
 
+    fn ring(&mut self, target: TransferTarget, timeout: Duration) {
+        self.event("transfer", format!("ringing {target}"));
+        self.outputs
+            .push_back(CallOutput::Transfer { target, timeout });
+    }
+
     fn queue_prompt(&mut self, prompt: &PromptRef) {
-        let key = crate::runtime::prompts::key(&self.language, prompt.as_str());
+        let key = language_key(&self.language, prompt.as_str());
         match self.prompts.get(&key) {
             Some(p) => self.playback.enqueue(p.clone()),
             // Every prompt a flow names is loaded at start, so this is a broken invariant in
@@ -421,9 +488,15 @@ next = "menu"
 [nodes.menu]
 kind = "menu"
 prompt = "menu"
-options = { "1" = "bye" }
+options = { "1" = "bye", "0" = "agent" }
 timeout_ms = 60000
 retries = 1
+on_failure = "bye"
+[nodes.agent]
+kind = "transfer"
+target = "queue:agents"
+timeout_ms = 5000
+announce = "menu"
 on_failure = "bye"
 [nodes.bye]
 kind = "hangup"
@@ -615,5 +688,85 @@ cause = "flow.hangup"
             now += Duration::from_millis(20);
         }
         panic!("no hangup after key 1; nodes {nodes:?}");
+    }
+
+    /// Ticks the call from `from` to `to` (exclusive) with caller silence, collecting outputs.
+    fn run(
+        c: &mut Call,
+        t0: Instant,
+        from_ms: u64,
+        to_ms: u64,
+        key_at: Option<(u64, u8)>,
+    ) -> Vec<(u64, CallOutput)> {
+        let peer: SocketAddr = PEER.parse().expect("addr");
+        let mut out = Vec::new();
+        for ms in (from_ms..to_ms).step_by(20) {
+            let now = t0 + Duration::from_millis(ms);
+            let i = (ms / 20) as u16;
+            c.handle_rtp(
+                now,
+                LegId::Caller,
+                peer,
+                &rtp(0, i == 0, i, u32::from(i) * 160, &[0xff; 160]),
+            );
+            if let Some((at, event)) = key_at
+                && at == ms
+            {
+                c.handle_rtp(
+                    now,
+                    LegId::Caller,
+                    peer,
+                    &rtp(101, true, 5000, 90_000, &[event, 10, 0, 160]),
+                );
+                for _ in 0..3 {
+                    c.handle_rtp(
+                        now,
+                        LegId::Caller,
+                        peer,
+                        &rtp(101, false, 5001, 90_000, &[event, 0x8a, 3, 32]),
+                    );
+                }
+            }
+            c.handle_tick(now);
+            out.extend(drain(c).into_iter().map(|o| (ms, o)));
+        }
+        out
+    }
+
+    #[test]
+    fn a_finished_prompt_moves_the_flow_on_without_a_key() {
+        let t0 = Instant::now();
+        let mut c = call(t0);
+        let out = run(&mut c, t0, 0, 1500, None);
+        let menu_at = out
+            .iter()
+            .find_map(|(ms, o)| {
+                matches!(o, CallOutput::Event { kind: "node", detail } if detail == "menu")
+                    .then_some(*ms)
+            })
+            .expect("the menu follows the 1 s greeting");
+        // The greeting's 50 frames go out at 0..=980 ms; the menu starts on the next tick.
+        assert_eq!(menu_at, 1000);
+    }
+
+    #[test]
+    fn a_transfer_rings_only_after_its_announcement() {
+        let t0 = Instant::now();
+        let mut c = call(t0);
+        // Key 0 at 1.2 s (during the menu prompt): announce (1 s), then ring.
+        let out = run(&mut c, t0, 0, 3000, Some((1200, 0)));
+        let entered = out
+            .iter()
+            .find_map(|(ms, o)| {
+                matches!(o, CallOutput::Event { kind: "node", detail } if detail == "agent")
+                    .then_some(*ms)
+            })
+            .expect("the agent node is entered");
+        let rang = out
+            .iter()
+            .find_map(|(ms, o)| matches!(o, CallOutput::Transfer { .. }).then_some(*ms))
+            .expect("the agent is rung");
+        assert_eq!(entered, 1200);
+        assert_eq!(rang, 2200, "rung when the 1 s announcement has played");
     }
 }

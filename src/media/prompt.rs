@@ -23,6 +23,12 @@ use crate::media::error::MediaError;
 use crate::media::frame::{FRAME_SAMPLES, Frame, SAMPLE_RATE};
 use crate::media::resample::resample_to_16k;
 
+/// The library key of prompt `name` in `language` (`en/greeting`): one library serves every
+/// flow, whatever its language.
+pub fn language_key(language: &str, name: &str) -> String {
+    format!("{language}/{name}")
+}
+
 /// Extensions looked for, in order, when a prompt is loaded by name.
 pub const PROMPT_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
 

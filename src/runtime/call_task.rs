@@ -454,7 +454,8 @@ async fn run_inbound(
     }
     shared.dialog_layer.remove_dialog(&dialog.id());
     if let Some(t) = tap {
-        t.finish();
+        // Joining the writer may wait on the disk: not on a runtime worker.
+        let _ = tokio::task::spawn_blocking(move || t.finish()).await;
     }
     drop(writes_tx);
     let _ = writer.await;

@@ -7,15 +7,10 @@ use std::collections::BTreeSet;
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::media::prompt::{PROMPT_EXTENSIONS, Prompt, PromptLibrary};
+use crate::media::prompt::{PROMPT_EXTENSIONS, Prompt, PromptLibrary, language_key};
 
 /// The demo prompts compiled into the binary, as (`<lang>/<file name>`, bytes).
 const EMBEDDED: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/embedded_prompts.rs"));
-
-/// The library key of prompt `name` in `language`.
-pub fn key(language: &str, name: &str) -> String {
-    format!("{language}/{name}")
-}
 
 pub fn load(config: &Config) -> anyhow::Result<PromptLibrary> {
     let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
@@ -30,7 +25,7 @@ pub fn load(config: &Config) -> anyhow::Result<PromptLibrary> {
             Some(dir) => PromptLibrary::load_one(&dir.join(lang), name)?,
             None => embedded(lang, name)?,
         };
-        library.insert(&key(lang, name), prompt);
+        library.insert(&language_key(lang, name), prompt);
     }
     Ok(library)
 }
@@ -57,7 +52,7 @@ mod tests {
         // In the repository ./sip-config exists only when tests run from the repo root.
         let lib = load(&embedded).expect("every prompt is embedded");
         assert!(
-            lib.get(&key("en", "greeting"))
+            lib.get(&language_key("en", "greeting"))
                 .is_some_and(|p| !p.is_empty())
         );
     }

@@ -1,6 +1,10 @@
-//! Writes recordings off the media path. The call task hands frames to a writer thread through a
-//! bounded queue and never waits: if the disk stalls, frames are dropped and counted (a gap in a
-//! recording), never a stall in what the caller hears.
+//! Writes recordings off the media path. The call task hands frames to its recording's writer
+//! thread in batches through a bounded queue and never waits: if the disk stalls, batches are
+//! dropped and counted (a gap in a recording), never a stall in what the caller hears.
+//!
+//! Batches, not single frames: waking a thread 50 times a second per call cost more CPU than
+//! the whole media path (measured at 200 calls: 2146 µs of CPU per call-second with per-frame
+//! hand-off against 881 without recording).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
@@ -9,13 +13,18 @@ use std::thread::JoinHandle;
 use crate::media::frame::{Frame, SAMPLE_RATE};
 use crate::media::recorder::StereoRecorder;
 
-/// Five seconds of frames may queue before frames are dropped.
-const QUEUE_FRAMES: usize = 250;
+/// Frames per batch handed to the writer: 200 ms.
+const BATCH_FRAMES: usize = 10;
+/// Batches that may queue (5 s) before batches are dropped.
+const QUEUE_BATCHES: usize = 25;
+
+type Batch = Vec<(Frame, Frame)>;
 
 /// The whole-call stereo recording: caller left, kefu or agent right.
 pub struct RecordingTap {
     path: PathBuf,
-    frames: SyncSender<(Frame, Frame)>,
+    batch: Batch,
+    batches: SyncSender<Batch>,
     writer: JoinHandle<()>,
 }
 
@@ -27,12 +36,14 @@ impl RecordingTap {
         })?;
         let path = dir.join(format!("{call_id}.wav"));
         let mut recorder = StereoRecorder::create(&path)?;
-        let (frames, rx) = sync_channel::<(Frame, Frame)>(QUEUE_FRAMES);
+        let (batches, rx) = sync_channel::<Batch>(QUEUE_BATCHES);
         let writer = std::thread::spawn(move || {
-            for (left, right) in rx {
-                if let Err(e) = recorder.write(&left, &right) {
-                    tracing::error!(error = %e, "recording write failed; recording stops here");
-                    return;
+            for batch in rx {
+                for (left, right) in &batch {
+                    if let Err(e) = recorder.write(left, right) {
+                        tracing::error!(error = %e, "recording write failed; recording stops here");
+                        return;
+                    }
                 }
             }
             if let Err(e) = recorder.finish() {
@@ -41,7 +52,8 @@ impl RecordingTap {
         });
         Ok(RecordingTap {
             path,
-            frames,
+            batch: Vec::with_capacity(BATCH_FRAMES),
+            batches,
             writer,
         })
     }
@@ -51,18 +63,30 @@ impl RecordingTap {
     }
 
     pub fn push(&mut self, left: Frame, right: Frame) {
-        match self.frames.try_send((left, right)) {
+        self.batch.push((left, right));
+        if self.batch.len() >= BATCH_FRAMES {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_FRAMES));
+        let frames = batch.len() as u64;
+        match self.batches.try_send(batch) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                metrics::counter!("kefu_recording_frames_dropped_total").increment(1)
+                metrics::counter!("kefu_recording_frames_dropped_total").increment(frames)
             }
             Err(TrySendError::Disconnected(_)) => {}
         }
     }
 
-    /// Closes the file (the WAV header gets its final length).
-    pub fn finish(self) {
-        drop(self.frames);
+    /// Writes what is left and closes the file (the WAV header gets its final length).
+    pub fn finish(mut self) {
+        if !self.batch.is_empty() {
+            self.flush();
+        }
+        drop(self.batches);
         let _ = self.writer.join();
     }
 }

@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod baresip;
+
 pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Ports for one test: spread by process id so parallel test binaries do not collide.
@@ -217,6 +219,42 @@ pub fn ulaw_to_linear(u: u8) -> i16 {
     (if sign != 0 { -value } else { value }) as i16
 }
 
+/// G.711 µ-law encode (ITU-T G.711, the reference bias-and-segment method).
+pub fn linear_to_ulaw(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    let mut s = sample as i32;
+    let sign = if s < 0 { 0x80 } else { 0 };
+    if s < 0 {
+        s = -s;
+    }
+    let s = (s.min(32635) + BIAS) as u32;
+    let exponent = (31 - s.leading_zeros()).saturating_sub(7).min(7);
+    let mantissa = (s >> (exponent + 3)) & 0x0f;
+    !(sign | ((exponent as u8) << 4) | mantissa as u8)
+}
+
+/// 20 ms µ-law payloads of a DTMF key (ITU-T Q.23 frequencies) lasting `ms`, at -10 dBm0-ish.
+pub fn dtmf_tone_ulaw(key: char, ms: u32) -> Vec<Vec<u8>> {
+    let rows = [697.0, 770.0, 852.0, 941.0];
+    let cols = [1209.0, 1336.0, 1477.0, 1633.0];
+    let keypad = ["123A", "456B", "789C", "*0#D"];
+    let (r, c) = keypad
+        .iter()
+        .enumerate()
+        .find_map(|(r, row)| row.find(key).map(|c| (r, c)))
+        .expect("a DTMF key");
+    let samples: Vec<u8> = (0..ms * 8)
+        .map(|n| {
+            let t = n as f64 / 8000.0;
+            let v = 6000.0
+                * ((2.0 * std::f64::consts::PI * rows[r] * t).sin()
+                    + (2.0 * std::f64::consts::PI * cols[c] * t).sin());
+            linear_to_ulaw(v as i16)
+        })
+        .collect();
+    samples.chunks(160).map(<[u8]>::to_vec).collect()
+}
+
 /// One RTP packet as received.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -346,6 +384,17 @@ impl RtpPeer {
         }
         self.timestamp = self.timestamp.wrapping_add(4 * ts_step);
         self.talk(Duration::from_millis(60), audio_pt, silence, ts_step);
+    }
+
+    /// Plays a key as in-band tones (80 ms on, then 80 ms of silence) in the audio stream.
+    pub fn press_inband(&mut self, key: char) {
+        for payload in dtmf_tone_ulaw(key, 80) {
+            self.timestamp = self.timestamp.wrapping_add(160);
+            let ts = self.timestamp;
+            self.send(0, false, ts, &payload);
+            self.receive_for(Duration::from_millis(20));
+        }
+        self.talk(Duration::from_millis(80), 0, &[0xff; 160], 160);
     }
 
     /// Packets of payload type `pt` received so far.
