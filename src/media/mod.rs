@@ -25,7 +25,7 @@ pub use frame::{FRAME_MS, FRAME_SAMPLES, Frame, SAMPLE_RATE};
 pub use player::Playback;
 pub use prompt::{Prompt, PromptLibrary};
 pub use recorder::{RecordingInfo, StereoRecorder};
-pub use tone::{DtmfDetector, DtmfDigit, ToneGenerator};
+pub use tone::{DtmfDetector, ToneGenerator};
 
 #[cfg(test)]
 mod tests {

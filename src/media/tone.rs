@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::media::frame::{Frame, SAMPLE_RATE};
 use crate::media::prompt::Prompt;
+use crate::rtp::dtmf::DtmfDigit;
 
 /// Low-group (row) frequencies in Hz.
 const ROWS: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
@@ -27,66 +28,15 @@ const KEYPAD: [[char; 4]; 4] = [
     ['7', '8', '9', 'C'],
     ['*', '0', '#', 'D'],
 ];
-/// The digits in RFC 4733 §3.2 event-code order.
-const EVENT_ORDER: [char; 16] = [
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D',
-];
-
 /// Level of a full-scale sine: G.711's theoretical load capacity, +3.17 dBm0 for µ-law
 /// (+3.14 for A-law; the 0.03 dB difference does not matter here).
 const FULL_SCALE_DBM0: f64 = 3.17;
 
-/// One DTMF key: `0`–`9`, `*`, `#`, `A`–`D`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DtmfDigit(char);
-
-impl DtmfDigit {
-    /// All sixteen keys in RFC 4733 event-code order.
-    pub const ALL: [DtmfDigit; 16] = {
-        let mut all = [DtmfDigit('0'); 16];
-        let mut i = 0;
-        while i < 16 {
-            all[i] = DtmfDigit(EVENT_ORDER[i]);
-            i += 1;
-        }
-        all
-    };
-
-    /// The key for a character (`a`–`d` accepted in lower case).
-    pub fn from_char(c: char) -> Option<DtmfDigit> {
-        let c = c.to_ascii_uppercase();
-        EVENT_ORDER.contains(&c).then_some(DtmfDigit(c))
-    }
-
-    /// The key for an RFC 4733 event code (0–15).
-    pub fn from_event(code: u8) -> Option<DtmfDigit> {
-        EVENT_ORDER.get(usize::from(code)).map(|&c| DtmfDigit(c))
-    }
-
-    pub fn as_char(self) -> char {
-        self.0
-    }
-
-    /// RFC 4733 event code.
-    pub fn event(self) -> u8 {
-        EVENT_ORDER
-            .iter()
-            .position(|&c| c == self.0)
-            .expect("a DtmfDigit always holds one of the sixteen keys") as u8
-    }
-
-    /// (row, column) frequencies in Hz.
-    pub fn frequencies(self) -> (f64, f64) {
-        let (row, col) =
-            keypad_position(self.0).expect("a DtmfDigit always holds one of the sixteen keys");
-        (ROWS[row], COLUMNS[col])
-    }
-}
-
-impl fmt::Display for DtmfDigit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
+/// (row, column) frequencies of a key in Hz (ITU-T Q.23).
+pub fn frequencies(digit: DtmfDigit) -> (f64, f64) {
+    let (row, col) =
+        keypad_position(digit.as_char()).expect("every DtmfDigit is one of the sixteen keys");
+    (ROWS[row], COLUMNS[col])
 }
 
 fn keypad_position(c: char) -> Option<(usize, usize)> {
@@ -238,7 +188,7 @@ impl DtmfDetector {
         if share < MIN_TONE_SHARE {
             return None;
         }
-        Some(DtmfDigit(KEYPAD[row][col]))
+        DtmfDigit::from_char(KEYPAD[row][col])
     }
 }
 
@@ -310,7 +260,7 @@ pub struct ToneGenerator {
 impl ToneGenerator {
     /// A key press: both tones at `dbm0` each for `on`, then silence for `off`.
     pub fn dtmf(digit: DtmfDigit, dbm0: f64, on: Duration, off: Duration) -> ToneGenerator {
-        let (row, col) = digit.frequencies();
+        let (row, col) = frequencies(digit);
         let on_samples = samples_in(on);
         ToneGenerator {
             frequencies: [row, col],
@@ -586,7 +536,7 @@ mod tests {
         assert_eq!(DtmfDigit::from_char('x'), None);
         assert_eq!(DtmfDigit::from_event(16), None);
         assert_eq!(
-            DtmfDigit::from_char('#').unwrap().frequencies(),
+            frequencies(DtmfDigit::from_char('#').unwrap()),
             (941.0, 1477.0)
         );
         assert_eq!(DtmfDigit::from_char('#').unwrap().to_string(), "#");

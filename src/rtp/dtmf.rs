@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use crate::rtp::error::RtpError;
 
-/// A DTMF key, stored as its RFC 4733 event code 0..=15.
+/// A DTMF key, stored as its RFC 4733 event code 0..=15. The one key type of kefu: RTP events,
+/// in-band tones (`media::tone`) and SIP INFO all produce it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DtmfDigit(u8);
 
@@ -18,6 +19,17 @@ impl DtmfDigit {
     const CHARS: [char; 16] = [
         '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D',
     ];
+
+    /// All sixteen keys in event-code order (RFC 4733 §3.2).
+    pub const ALL: [DtmfDigit; 16] = {
+        let mut all = [DtmfDigit(0); 16];
+        let mut i = 0;
+        while i < 16 {
+            all[i] = DtmfDigit(i as u8);
+            i += 1;
+        }
+        all
+    };
 
     /// The digit of an event code, if it is one (0..=15).
     pub fn from_event(event: u8) -> Option<Self> {
