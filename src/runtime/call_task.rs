@@ -459,8 +459,13 @@ async fn run_inbound(
     }
     drop(writes_tx);
     let _ = writer.await;
+    let (lost, jitter_ms) = call.caller().receive_quality();
+    metrics::counter!("kefu_rtp_lost_packets_total").increment(lost.max(0) as u64);
+    metrics::histogram!("kefu_rtp_jitter_ms").record(jitter_ms);
     let c = call.caller().counters();
     tracing::info!(
+        lost,
+        jitter_ms,
         packets_in = c.packets_in,
         packets_out = c.packets_out,
         bad = c.bad_packets,
