@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::DialogStateReceiver;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
@@ -12,6 +13,7 @@ use rsipstack::sip::StatusCode;
 
 use crate::call::leg::Leg;
 use crate::config::flow::TransferTarget;
+use crate::config::server::Trunk;
 use crate::dialogue::TransferOutcome;
 use crate::runtime::call_task::{codec_of, new_leg, supported_codecs};
 use crate::runtime::ports::RtpSockets;
@@ -53,6 +55,15 @@ pub async fn connect(
         }
     }
     Err(last)
+}
+
+/// The trunk whose proxy is `uri`'s host and port, if any.
+fn trunk_for<'a>(shared: &'a Shared, uri: &rsipstack::sip::Uri) -> Option<&'a Trunk> {
+    let target = uri.host_with_port.to_string();
+    shared.config.server.trunks.iter().find(|t| {
+        let proxy: Result<rsipstack::sip::Uri, _> = t.proxy.as_str().try_into();
+        proxy.is_ok_and(|p| p.host_with_port.to_string() == target)
+    })
 }
 
 /// The contacts to try, in order.
@@ -118,12 +129,31 @@ async fn ring_one(
         .as_str()
         .try_into()
         .map_err(|e| failed(format!("caller uri: {e}")))?;
+    // A target at a configured trunk's proxy goes out with that trunk's caller id and answers
+    // its digest challenge (RFC 3261 §22.2); rsipstack resends the INVITE with credentials.
+    let trunk = trunk_for(shared, &callee);
+    let credential = trunk.and_then(|t| {
+        Some(Credential {
+            username: t.username.clone()?,
+            password: t.password.clone()?,
+            realm: None,
+            auth_username: None,
+        })
+    });
+    let caller = match trunk.and_then(|t| t.from_user.as_deref()) {
+        Some(user) => format!("sip:{user}@{}", shared.media_ip)
+            .as_str()
+            .try_into()
+            .map_err(|e| failed(format!("trunk from_user: {e}")))?,
+        None => caller,
+    };
     let option = InviteOption {
         caller,
         callee,
         contact: shared.contact.clone(),
         content_type: Some("application/sdp".into()),
         offer: Some(offer.to_string().into_bytes()),
+        credential,
         ..Default::default()
     };
     let (state_tx, states) = shared.dialog_layer.new_dialog_state_channel();

@@ -52,7 +52,15 @@ impl Kefu {
         let log = data.path().join("kefu.log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-            .args(["serve", "--config", &format!("{REPO}/sip-config/kefu.toml")])
+            .arg("serve")
+            .args(if extra.contains(&"--config") {
+                vec![]
+            } else {
+                vec![
+                    "--config".to_owned(),
+                    format!("{REPO}/sip-config/kefu.toml"),
+                ]
+            })
             .args(["--data-dir", &data.path().display().to_string()])
             .args([
                 "--sip-listen",
