@@ -45,11 +45,12 @@ pub enum CallOutput {
     MessageStop,
     /// Something for the call record and the live view (`node`, `digit`, ...).
     Event { kind: &'static str, detail: String },
-    /// Ring this target and bridge it in; answer with [`Call::agent_connected`] or
-    /// [`Call::transfer_failed`].
+    /// Ring this target and bridge it in (or, with `refer`, REFER the caller to it); answer
+    /// with [`Call::agent_connected`], [`Call::transfer_failed`] or, after a REFER, a hangup.
     Transfer {
         target: TransferTarget,
         timeout: Duration,
+        refer: bool,
     },
     /// End the agent leg (BYE to the agent).
     DropAgent,
@@ -110,7 +111,7 @@ pub struct Call {
     /// What the prompts now playing are for.
     playing: Playing,
     /// A transfer waiting for its announcement to finish.
-    pending_transfer: Option<(TransferTarget, Duration)>,
+    pending_transfer: Option<(TransferTarget, Duration, bool)>,
     /// Set while a `record` node is capturing the caller's message.
     message: Option<Message>,
     media_timeout: Duration,
@@ -343,8 +344,8 @@ impl Call {
                 self.playback.next_frame().unwrap_or(Frame::SILENCE)
             }
             Playing::Announce => {
-                if let Some((target, timeout)) = self.pending_transfer.take() {
-                    self.ring(target, timeout);
+                if let Some((target, timeout, refer)) = self.pending_transfer.take() {
+                    self.ring(target, timeout, refer);
                 }
                 Frame::SILENCE
             }
@@ -415,18 +416,19 @@ impl Call {
                     target,
                     timeout_ms,
                     announce,
+                    refer,
                 } => {
                     self.phase = Phase::Transferring;
                     let timeout = Duration::from_millis(u64::from(timeout_ms));
                     if announce.is_empty() {
-                        self.ring(target, timeout);
+                        self.ring(target, timeout, refer);
                     } else {
                         // "Please hold while we connect you" first; ring when it has played.
                         for p in &announce {
                             self.queue_prompt(p);
                         }
                         self.playing = Playing::Announce;
-                        self.pending_transfer = Some((target, timeout));
+                        self.pending_transfer = Some((target, timeout, refer));
                     }
                 }
                 FlowAction::Hangup { cause } => self.hang_up(&cause),
@@ -434,10 +436,14 @@ impl Call {
         }
     }
 
-    fn ring(&mut self, target: TransferTarget, timeout: Duration) {
-        self.event("transfer", format!("ringing {target}"));
-        self.outputs
-            .push_back(CallOutput::Transfer { target, timeout });
+    fn ring(&mut self, target: TransferTarget, timeout: Duration, refer: bool) {
+        let how = if refer { "referring to" } else { "ringing" };
+        self.event("transfer", format!("{how} {target}"));
+        self.outputs.push_back(CallOutput::Transfer {
+            target,
+            timeout,
+            refer,
+        });
     }
 
     fn queue_prompt(&mut self, prompt: &PromptRef) {

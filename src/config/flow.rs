@@ -260,6 +260,10 @@ pub struct TransferNode {
     pub on_failure: Option<NodeName>,
     /// After the agent side hangs up; none hangs up with `flow.transfer_ended`.
     pub next: Option<NodeName>,
+    /// Hand the call over with REFER (RFC 3515, a blind transfer) instead of bridging: for
+    /// trunks and PBXs that ask to take the call themselves. kefu leaves the call once the far
+    /// end reports success; `next` is then never reached. Default false.
+    pub refer: bool,
 }
 
 /// Where a transfer goes.
@@ -698,6 +702,7 @@ cause = "flow.done"
                 announce: vec![prompt("hold")],
                 on_failure: Some(name("voicemail")),
                 next: Some(name("bye")),
+                refer: false,
             })
         );
         assert_eq!(

@@ -60,11 +60,13 @@ pub enum FlowAction {
     /// Finish the running recording; `RecordingFinished` follows.
     StopRecording,
     /// Play `announce` to the caller, then ring `target` for up to `timeout_ms` and bridge the
-    /// call if answered; report `TransferEnded` once that is over.
+    /// call if answered (or, with `refer`, ask the caller's side to call `target` itself);
+    /// report `TransferEnded` once that is over.
     Transfer {
         target: TransferTarget,
         timeout_ms: u32,
         announce: Vec<PromptRef>,
+        refer: bool,
     },
     /// End the call (stopping whatever plays or records). The flow is finished.
     Hangup { cause: EndCause },

@@ -30,6 +30,7 @@ fn transfer() -> FlowAction {
         target: TransferTarget::Queue("agents".to_string()),
         timeout_ms: 30_000,
         announce: vec![PromptRef::new("connecting").expect("valid")],
+        refer: false,
     }
 }
 

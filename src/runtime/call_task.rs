@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::sip::prelude::HeadersExt;
-use rsipstack::sip::{Header, StatusCode};
+use rsipstack::sip::{Header, StatusCode, StatusCodeKind};
 use rsipstack::transaction::transaction::Transaction;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -21,7 +21,7 @@ use crate::runtime::live::{CallCommand, LiveEvent};
 use crate::runtime::recorder::{MessageWriter, RecordingTap};
 use crate::runtime::server::Shared;
 use crate::runtime::transfer::{self, AgentConnection};
-use crate::sip::request::{InviteInfo, dtmf_relay_digit};
+use crate::sip::request::{InviteInfo, dtmf_relay_digit, refer_progress};
 use crate::sip::sdp::{self, AudioCodecSpec, LocalMedia, Negotiated, SdpError, SessionDescription};
 use crate::store::{Direction, NewCall};
 
@@ -282,11 +282,43 @@ async fn run_inbound(
     let mut agent_dialog: Option<rsipstack::dialog::invite_dialog::InviteDialog> = None;
     let mut ringing: Option<tokio::task::JoinHandle<Result<AgentConnection, TransferOutcome>>> =
         None;
+    // A blind transfer (REFER, RFC 3515): the REFER's own answer, then the NOTIFYs until this
+    // deadline.
+    let mut referring: Option<
+        tokio::task::JoinHandle<rsipstack::Result<Option<rsipstack::sip::Response>>>,
+    > = None;
+    let mut refer_deadline: Option<tokio::time::Instant> = None;
+    let mut referred = false;
+    let mut pending_refer: Option<String> = None;
+    let mut confirmed = false;
     let mut cause: Option<String> = None;
     let mut remote_gone = false;
     loop {
         tokio::select! {
-            _ = tick.tick() => call.handle_tick(Instant::now()),
+            _ = tick.tick() => {
+                if referred {
+                    call.hang_up("transfer.refer");
+                }
+                if refer_deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                    refer_deadline = None;
+                    call.transfer_failed(Instant::now(), TransferOutcome::NoAnswer);
+                }
+                call.handle_tick(Instant::now());
+            }
+            r = async { referring.as_mut().expect("guarded by is_some").await }, if referring.is_some() => {
+                referring = None;
+                let accepted = matches!(&r, Ok(Ok(Some(resp))) if resp.status_code.kind() == StatusCodeKind::Successful);
+                if !accepted {
+                    refer_deadline = None;
+                    let why = match r {
+                        Ok(Ok(Some(resp))) => format!("REFER answered {}", resp.status_code),
+                        Ok(Ok(None)) => "REFER unanswered".to_owned(),
+                        Ok(Err(e)) => format!("REFER: {e}"),
+                        Err(e) => format!("REFER task: {e}"),
+                    };
+                    call.transfer_failed(Instant::now(), TransferOutcome::Failed(why));
+                }
+            }
             r = sockets.rtp.recv_from(&mut rtp_buf) => {
                 if let Ok((n, from)) = r {
                     metrics::counter!("kefu_rtp_packets_total", "direction" => "in").increment(1);
@@ -324,9 +356,33 @@ async fn run_inbound(
                     reinvite(&mut call, &req, &handle, &supported_codecs(), &local, codec).await;
                 }
                 Some(DialogState::Options(_, _, handle)) => { let _ = handle.reply(StatusCode::OK).await; }
-                Some(DialogState::Refer(_, _, handle)) | Some(DialogState::Notify(_, _, handle))
+                Some(DialogState::Notify(_, req, handle)) => {
+                    let _ = handle.reply(StatusCode::OK).await;
+                    if refer_deadline.is_some() && let Some(status) = refer_progress(&req) {
+                        match status {
+                            100..=199 => {}
+                            200..=299 => {
+                                refer_deadline = None;
+                                // On the next tick, so the 200 to this NOTIFY leaves before BYE.
+                                referred = true;
+                            }
+                            _ => {
+                                refer_deadline = None;
+                                let why = format!("referred call failed: {status}");
+                                call.transfer_failed(Instant::now(), TransferOutcome::Failed(why));
+                            }
+                        }
+                    }
+                }
+                Some(DialogState::Refer(_, _, handle))
                 | Some(DialogState::Message(_, _, handle)) | Some(DialogState::Publish(_, _, handle)) => {
                     let _ = handle.reply(StatusCode::NotImplemented).await;
+                }
+                Some(DialogState::Confirmed(..)) => {
+                    confirmed = true;
+                    if let Some(uri) = pending_refer.take() {
+                        referring = Some(send_refer(&dialog, uri));
+                    }
                 }
                 Some(_) => {}
             },
@@ -422,7 +478,11 @@ async fn run_inbound(
                     shared.live.publish(event(id, kind, detail.clone()));
                     let _ = writes_tx.send((kind.to_owned(), detail));
                 }
-                CallOutput::Transfer { target, timeout } => {
+                CallOutput::Transfer {
+                    target,
+                    timeout,
+                    refer: false,
+                } => {
                     tracing::info!(%target, "transferring");
                     let caller_user = uri_user(&info.from);
                     ringing = Some(tokio::spawn(transfer::connect(
@@ -432,6 +492,22 @@ async fn run_inbound(
                         timeout,
                     )));
                 }
+                CallOutput::Transfer {
+                    target,
+                    timeout,
+                    refer: true,
+                } => match transfer::refer_to(&shared, &target) {
+                    Ok(uri) => {
+                        refer_deadline = Some(tokio::time::Instant::now() + timeout);
+                        // REFER is an in-dialog request: not before the caller's ACK.
+                        if confirmed {
+                            referring = Some(send_refer(&dialog, uri));
+                        } else {
+                            pending_refer = Some(uri);
+                        }
+                    }
+                    Err(outcome) => call.transfer_failed(Instant::now(), outcome),
+                },
                 CallOutput::Hangup { cause: c } => {
                     cause.get_or_insert(c);
                 }
@@ -481,6 +557,16 @@ fn uri_user(uri: &str) -> String {
         Some((user, _)) if !user.is_empty() => user.to_owned(),
         _ => "kefu".to_owned(),
     }
+}
+
+/// Sends REFER to the caller in the background (RFC 3515): its answer is the task's result.
+fn send_refer(
+    dialog: &rsipstack::dialog::invite_dialog::InviteDialog,
+    uri: String,
+) -> tokio::task::JoinHandle<rsipstack::Result<Option<rsipstack::sip::Response>>> {
+    tracing::info!(%uri, "referring the caller");
+    let d = dialog.clone();
+    tokio::spawn(async move { d.refer(format!("<{uri}>"), None, None).await })
 }
 
 /// The codec SDP negotiation settled on.

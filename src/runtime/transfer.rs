@@ -57,6 +57,16 @@ pub async fn connect(
     Err(last)
 }
 
+/// Where a blind transfer sends the caller: the first contact of `target`.
+pub fn refer_to(shared: &Shared, target: &TransferTarget) -> Result<String, TransferOutcome> {
+    resolve(shared, target).map(|contacts| {
+        contacts
+            .into_iter()
+            .next()
+            .expect("resolve returns at least one")
+    })
+}
+
 /// The trunk whose proxy is `uri`'s host and port, if any.
 fn trunk_for<'a>(shared: &'a Shared, uri: &rsipstack::sip::Uri) -> Option<&'a Trunk> {
     let target = uri.host_with_port.to_string();

@@ -77,6 +77,33 @@ pub fn dtmf_relay_digit(content_type: &str, body: &[u8]) -> Option<char> {
     }
 }
 
+/// The status of the referred call a NOTIFY reports (RFC 3515 §2.4.5): the status code of the
+/// `message/sipfrag` body, when the request is a NOTIFY for the `refer` event.
+pub fn refer_progress(req: &Request) -> Option<u16> {
+    let event = req.headers.iter().find_map(|h| match h {
+        rsipstack::sip::Header::Event(e) => Some(e.value().to_owned()),
+        rsipstack::sip::Header::Other(name, value) if name.eq_ignore_ascii_case("event") => {
+            Some(value.clone())
+        }
+        _ => None,
+    })?;
+    if !event
+        .split(';')
+        .next()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("refer"))
+    {
+        return None;
+    }
+    sipfrag_status(std::str::from_utf8(req.body()).ok()?)
+}
+
+/// `SIP/2.0 200 OK` -> 200.
+fn sipfrag_status(body: &str) -> Option<u16> {
+    let line = body.lines().next()?.trim();
+    let code = line.strip_prefix("SIP/2.0 ")?.split(' ').next()?;
+    code.parse().ok().filter(|c| (100..700).contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +132,34 @@ mod tests {
             dtmf_relay_digit("application/dtmf-relay", &[0xff, 0xfe]),
             None
         );
+    }
+
+    #[test]
+    fn reads_refer_notifies() {
+        let notify = |event: &str, body: &str| {
+            let raw = format!(
+                "NOTIFY sip:kefu@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-2\r\n\
+                 From: <sip:a@127.0.0.1>;tag=a1\r\nTo: <sip:kefu@127.0.0.1>;tag=k1\r\nCall-ID: c@h\r\n\
+                 CSeq: 2 NOTIFY\r\nEvent: {event}\r\nContent-Type: message/sipfrag\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            Request::try_from(raw.as_bytes()).expect("valid NOTIFY")
+        };
+        assert_eq!(
+            refer_progress(&notify("refer", "SIP/2.0 200 OK\r\n")),
+            Some(200)
+        );
+        assert_eq!(
+            refer_progress(&notify("refer;id=2", "SIP/2.0 180 Ringing")),
+            Some(180)
+        );
+        assert_eq!(
+            refer_progress(&notify("refer", "SIP/2.0 486 Busy Here")),
+            Some(486)
+        );
+        assert_eq!(refer_progress(&notify("presence", "SIP/2.0 200 OK")), None);
+        assert_eq!(refer_progress(&notify("refer", "garbage")), None);
     }
 
     #[test]

@@ -437,6 +437,7 @@ struct TransferSpec {
     announce: Option<Prompts>,
     on_failure: Option<Spanned<NodeName>>,
     next: Option<Spanned<NodeName>>,
+    refer: Option<bool>,
 }
 
 impl NodeSpec for TransferSpec {
@@ -449,6 +450,7 @@ impl NodeSpec for TransferSpec {
             announce: Prompts::or_empty(self.announce),
             on_failure: links.add_opt("on_failure", self.on_failure),
             next: links.add_opt("next", self.next),
+            refer: self.refer.unwrap_or(false),
         }))
     }
 }

@@ -1,6 +1,5 @@
-//! Outbound INVITE through a configured trunk with digest authentication: a flow transfers the
-//! caller to a number behind the trunk; SIPp plays the carrier, challenges kefu and checks its
-//! answer.
+//! Calls leaving kefu: an outbound INVITE through a configured trunk with digest authentication
+//! (SIPp plays the carrier, challenges kefu and checks its answer), and a blind transfer by REFER.
 
 mod support;
 
@@ -9,8 +8,9 @@ use std::time::Duration;
 
 use support::{Kefu, REPO, RtpPeer, free_udp_port, sipp};
 
-/// A config folder of its own: the trunk in kefu.toml, one flow that transfers at once.
-fn config(dir: &Path, trunk_port: u16) -> String {
+/// A config folder of its own: the trunk in kefu.toml, one flow that transfers at once (by
+/// REFER when `refer`).
+fn config(dir: &Path, trunk_port: u16, refer: bool) -> String {
     let sip = dir.join("sip-config");
     std::fs::create_dir_all(sip.join("flows")).expect("config dir");
     std::fs::write(
@@ -27,7 +27,7 @@ fn config(dir: &Path, trunk_port: u16) -> String {
         format!(
             "start = \"connect\"\n\n[nodes.connect]\nkind = \"transfer\"\n\
              target = \"sip:+15550001111@127.0.0.1:{trunk_port}\"\ntimeout_ms = 10000\n\
-             on_failure = \"bye\"\n\n[nodes.bye]\nkind = \"hangup\"\ncause = \"flow.hangup\"\n"
+             refer = {refer}\non_failure = \"bye\"\n\n[nodes.bye]\nkind = \"hangup\"\ncause = \"flow.hangup\"\n"
         ),
     )
     .expect("flow");
@@ -39,7 +39,7 @@ fn config(dir: &Path, trunk_port: u16) -> String {
 fn transfer_to_a_number_goes_out_through_the_trunk_with_digest_auth() {
     let dir = tempfile::tempdir().expect("temp dir");
     let trunk_port = free_udp_port();
-    let config = config(dir.path(), trunk_port);
+    let config = config(dir.path(), trunk_port, false);
     let kefu = Kefu::start_with(&["--config", &config]);
     let scenario = format!("{REPO}/tests/sipp/uas_trunk_auth.xml");
     let trunk = std::process::Command::new("sipp")
@@ -99,4 +99,29 @@ fn transfer_to_a_number_goes_out_through_the_trunk_with_digest_auth() {
         "{transfers:?}\n{record:#}"
     );
     assert_eq!(record["end_cause"], "caller.hangup");
+}
+
+#[test]
+fn a_refer_transfer_hands_the_caller_over_and_leaves() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(dir.path(), free_udp_port(), true);
+    let kefu = Kefu::start_with(&["--config", &config]);
+    let peer = RtpPeer::bind();
+    let port = peer.port().to_string();
+    let keys = [
+        ("rtp_port", port.as_str()),
+        ("codec_pt", "0"),
+        ("codec_name", "PCMU/8000"),
+        ("te_pt", "101"),
+    ];
+    let (ok, out) = sipp(&kefu, "uac_referred.xml", &keys, &[]);
+    assert!(
+        ok,
+        "the caller saw no REFER or no BYE after its NOTIFY: {out}\n{}",
+        kefu.log_text()
+    );
+    let list = kefu.cli(&["calls", "list", "--json"]);
+    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
+    let record = kefu.ended_call(calls[0]["id"].as_str().expect("one call"));
+    assert_eq!(record["end_cause"], "transfer.refer", "{record:#}");
 }
