@@ -496,7 +496,7 @@ async fn run_inbound(
                     target,
                     timeout,
                     refer: true,
-                } => match transfer::refer_to(&shared, &target) {
+                } => match transfer::refer_to(shared, &target) {
                     Ok(uri) => {
                         refer_deadline = Some(tokio::time::Instant::now() + timeout);
                         // REFER is an in-dialog request: not before the caller's ACK.
