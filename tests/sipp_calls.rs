@@ -242,3 +242,44 @@ fn inband_keys_work_without_telephone_event() {
     let record = kefu.ended_call(calls[0]["id"].as_str().expect("one call"));
     assert_eq!(record["digits"], "14567#", "{record:#}");
 }
+
+#[test]
+fn the_binary_answers_with_its_embedded_demo_outside_the_repo() {
+    let kefu = Kefu::start_embedded();
+    assert!(
+        kefu.log_text().contains("embedded defaults"),
+        "{}",
+        kefu.log_text()
+    );
+    let mut peer = RtpPeer::bind();
+    let port = peer.port().to_string();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let keys = [
+                ("rtp_port", port.as_str()),
+                ("codec_pt", "0"),
+                ("codec_name", "PCMU/8000"),
+                ("te_pt", "101"),
+            ];
+            done_tx
+                .send(sipp(&kefu, "uac_call.xml", &keys, &["-d", "3000"]))
+                .expect("main thread waits");
+        });
+        assert!(
+            peer.wait_first_packet(Duration::from_secs(10)),
+            "no RTP\n{}",
+            kefu.log_text()
+        );
+        peer.talk(Duration::from_millis(2000), 0, &ULAW_SILENCE, 160);
+        let (ok, out) = done_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("sipp finishes");
+        assert!(ok, "{out}");
+    });
+    let greeting: Vec<_> = peer.audio(0).into_iter().take(80).collect();
+    assert!(
+        ulaw_rms(&greeting) > 500.0,
+        "the embedded greeting is not playing"
+    );
+}

@@ -23,6 +23,9 @@ fn next_base() -> u16 {
     30000 + (pid_spread * 10 + slot) * 40
 }
 
+/// Marker for [`Kefu::start_with_ports`]: run without any configuration files.
+const EMBEDDED: &str = "<embedded>";
+
 /// A running `kefu serve` with its own ports and data dir; killed on drop.
 pub struct Kefu {
     pub child: Child,
@@ -43,7 +46,15 @@ impl Kefu {
 
     /// Like [`Kefu::start_with`]; `rtp_range` (e.g. "40000-41999") replaces the ~38 RTP ports
     /// each server gets by default, for runs with more concurrent calls than that.
+    /// A server with no configuration on disk at all, run from an empty folder: the embedded
+    /// demo must answer (the binary works outside the repository).
+    pub fn start_embedded() -> Kefu {
+        Self::start_with_ports(None, &[EMBEDDED])
+    }
+
     pub fn start_with_ports(rtp_range: Option<&str>, extra: &[&str]) -> Kefu {
+        let embedded = extra.contains(&EMBEDDED);
+        let extra: Vec<&str> = extra.iter().copied().filter(|a| *a != EMBEDDED).collect();
         let base = next_base();
         let data = tempfile::tempdir().expect("temp dir");
         let sip: SocketAddr = format!("127.0.0.1:{base}").parse().expect("addr");
@@ -53,7 +64,7 @@ impl Kefu {
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
             .arg("serve")
-            .args(if extra.contains(&"--config") {
+            .args(if embedded || extra.contains(&"--config") {
                 vec![]
             } else {
                 vec![
@@ -69,7 +80,12 @@ impl Kefu {
                 &http.to_string(),
             ])
             .args(["--rtp-ports", &rtp])
-            .args(extra)
+            .args(&extra)
+            .current_dir(if embedded {
+                data.path()
+            } else {
+                Path::new(REPO)
+            })
             .env("KEFU_LOG", "info,kefu=debug")
             .stdout(Stdio::null())
             .stderr(log_file)
