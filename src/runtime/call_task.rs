@@ -88,6 +88,9 @@ pub async fn inbound(shared: Arc<Shared>, mut tx: Transaction) {
         {
             tracing::error!(error = %e, "could not record the end of the call");
         }
+        // Only now is the call gone: shutdown waits for the live set to empty, and must not
+        // close the store before the end above is written.
+        shared.live.remove(&id);
         shared.live.publish(event(&id, "ended", cause));
     }
     .instrument(span)
@@ -517,7 +520,6 @@ async fn run_inbound(
             break;
         }
     }
-    shared.live.remove(id);
     if let Some(r) = ringing.take() {
         r.abort();
     }
