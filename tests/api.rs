@@ -8,56 +8,13 @@ use std::time::Duration;
 
 use kefu::api::proto::calls_client::CallsClient;
 use kefu::api::proto::{GetCallRequest, HangupCallRequest, ListCallsRequest, WatchCallsRequest};
-use support::{Kefu, RtpPeer};
+use support::{Kefu, RtpPeer, background_call};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-/// Starts a long PCMU call in the background (SIPp hangs up after `hold_ms` unless kefu does).
-fn background_call(
-    kefu: &Kefu,
-    peer: &RtpPeer,
-    hold_ms: u32,
-) -> std::thread::JoinHandle<(bool, String)> {
-    let sip = kefu.sip;
-    let port = peer.port();
-    std::thread::spawn(move || {
-        let scenario = format!("{}/tests/sipp/uac_call.xml", support::REPO);
-        let out = std::process::Command::new("sipp")
-            .arg(sip.to_string())
-            .args([
-                "-sf",
-                &scenario,
-                "-i",
-                "127.0.0.1",
-                "-m",
-                "1",
-                "-s",
-                "4001",
-                "-nostdin",
-            ])
-            .args(["-p", &support::free_udp_port().to_string()])
-            .args([
-                "-key",
-                "rtp_port",
-                &port.to_string(),
-                "-key",
-                "codec_pt",
-                "0",
-            ])
-            .args(["-key", "codec_name", "PCMU/8000", "-key", "te_pt", "101"])
-            .args(["-d", &hold_ms.to_string(), "-timeout", "60s"])
-            .output()
-            .expect("sipp runs");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    })
 }
 
 #[test]
@@ -72,7 +29,7 @@ fn grpc_lists_watches_and_hangs_up_a_live_call() {
             .await
             .expect("watch")
             .into_inner();
-        let call = background_call(&kefu, &peer, 20_000);
+        let call = background_call(&kefu, peer.port(), 20_000);
 
         // The stream tells us the call started and was answered.
         let mut kinds = Vec::new();

@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{Kefu, REPO, RtpPeer, free_udp_port, sipp};
+use support::{Kefu, REPO, RtpPeer, free_udp_port, newest_call, sipp};
 
 /// A config folder of its own: the trunk in kefu.toml, one flow that transfers at once (by
 /// REFER when `refer`).
@@ -84,9 +84,7 @@ fn transfer_to_a_number_goes_out_through_the_trunk_with_digest_auth() {
         String::from_utf8_lossy(&trunk.stdout),
         kefu.log_text()
     );
-    let list = kefu.cli(&["calls", "list", "--json"]);
-    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
-    let record = kefu.ended_call(calls[0]["id"].as_str().expect("one call"));
+    let record = newest_call(&kefu);
     let transfers: Vec<&str> = record["events"]
         .as_array()
         .expect("timeline")
@@ -120,8 +118,6 @@ fn a_refer_transfer_hands_the_caller_over_and_leaves() {
         "the caller saw no REFER or no BYE after its NOTIFY: {out}\n{}",
         kefu.log_text()
     );
-    let list = kefu.cli(&["calls", "list", "--json"]);
-    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
-    let record = kefu.ended_call(calls[0]["id"].as_str().expect("one call"));
+    let record = newest_call(&kefu);
     assert_eq!(record["end_cause"], "transfer.refer", "{record:#}");
 }

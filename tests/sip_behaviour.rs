@@ -5,22 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Kefu, RtpPeer, sipp};
-
-fn only_call(kefu: &Kefu) -> serde_json::Value {
-    let list = kefu.cli(&["calls", "list", "--json"]);
-    assert!(
-        list.status.success(),
-        "{}",
-        String::from_utf8_lossy(&list.stderr)
-    );
-    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON list");
-    let id = calls[0]["id"]
-        .as_str()
-        .expect("a call is listed")
-        .to_owned();
-    kefu.ended_call(&id)
-}
+use support::{Kefu, RtpPeer, background_call, newest_call, sipp};
 
 fn path_of(record: &serde_json::Value) -> Vec<String> {
     record["flow_path"]
@@ -38,7 +23,7 @@ fn a_key_sent_by_sip_info_chooses_the_branch() {
     let port = peer.port().to_string();
     let (ok, out) = sipp(&kefu, "uac_info_dtmf.xml", &[("rtp_port", &port)], &[]);
     assert!(ok, "{out}\n{}", kefu.log_text());
-    let record = only_call(&kefu);
+    let record = newest_call(&kefu);
     assert_eq!(record["digits"], "2", "{record:#}");
     assert!(
         path_of(&record).contains(&"returns".to_owned()),
@@ -53,7 +38,7 @@ fn hold_and_resume_are_answered_per_rfc3264() {
     let port = peer.port().to_string();
     let (ok, out) = sipp(&kefu, "uac_hold.xml", &[("rtp_port", &port)], &[]);
     assert!(ok, "{out}\n{}", kefu.log_text());
-    assert_eq!(only_call(&kefu)["end_cause"], "caller.hangup");
+    assert_eq!(newest_call(&kefu)["end_cause"], "caller.hangup");
 }
 
 #[test]
@@ -61,52 +46,6 @@ fn bye_for_an_unknown_dialog_gets_481() {
     let kefu = Kefu::start();
     let (ok, out) = sipp(&kefu, "bye_unknown.xml", &[], &[]);
     assert!(ok, "{out}\n{}", kefu.log_text());
-}
-
-/// Starts a long call in the background; returns the SIPp thread.
-fn long_call(kefu: &Kefu, peer_port: u16, hold_ms: u32) -> std::thread::JoinHandle<(bool, String)> {
-    let sip = kefu.sip;
-    let data = kefu.data.path().to_owned();
-    std::thread::spawn(move || {
-        let scenario = format!("{}/tests/sipp/uac_call.xml", support::REPO);
-        let out = std::process::Command::new("sipp")
-            .arg(sip.to_string())
-            .args([
-                "-sf",
-                &scenario,
-                "-i",
-                "127.0.0.1",
-                "-m",
-                "1",
-                "-s",
-                "4001",
-                "-nostdin",
-            ])
-            .args(["-p", &support::free_udp_port().to_string()])
-            .args([
-                "-key",
-                "rtp_port",
-                &peer_port.to_string(),
-                "-key",
-                "codec_pt",
-                "0",
-            ])
-            .args(["-key", "codec_name", "PCMU/8000", "-key", "te_pt", "101"])
-            .args([
-                "-d",
-                &hold_ms.to_string(),
-                "-timeout",
-                "60s",
-                "-timeout_error",
-            ])
-            .args(["-trace_err", "-error_file"])
-            .arg(data.join("long-call.err"))
-            .output()
-            .expect("sipp runs");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &std::fs::read_to_string(data.join("long-call.err")).unwrap_or_default();
-        (out.status.success(), text)
-    })
 }
 
 fn wait_live_calls(kefu: &Kefu, n: usize) {
@@ -129,7 +68,7 @@ fn wait_live_calls(kefu: &Kefu, n: usize) {
 fn calls_beyond_the_limit_get_503() {
     let kefu = Kefu::start_with(&["--max-calls", "1"]);
     let peer = RtpPeer::bind();
-    let first = long_call(&kefu, peer.port(), 4000);
+    let first = background_call(&kefu, peer.port(), 4000);
     wait_live_calls(&kefu, 1);
     let (ok, out) = sipp(&kefu, "uac_reject.xml", &[], &[]);
     assert!(!ok, "the second call must not get 488 but 503: {out}");
@@ -152,7 +91,7 @@ fn sigterm_drains_then_hangs_up() {
     let mut kefu = Kefu::start_with(&["--shutdown-grace", "2"]);
     let peer = RtpPeer::bind();
     // SIPp would hang up after 30 s; kefu must end the call first, 2 s after SIGTERM.
-    let call = long_call(&kefu, peer.port(), 30_000);
+    let call = background_call(&kefu, peer.port(), 30_000);
     wait_live_calls(&kefu, 1);
     let pid = kefu.child.id().to_string();
     let term = std::process::Command::new("kill")

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Kefu, RtpPeer, sipp, ulaw_rms, ulaw_to_linear};
+use support::{Kefu, RtpPeer, newest_call, sipp, ulaw_rms, ulaw_to_linear};
 
 /// µ-law silence (0xFF is the code for 0).
 const ULAW_SILENCE: [u8; 160] = [0xff; 160];
@@ -75,15 +75,7 @@ fn order_call(offer: &Offer) -> (RtpPeer, serde_json::Value, Kefu) {
             .expect("sipp finishes");
         assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
     });
-    let list = kefu.cli(&["calls", "list", "--json"]);
-    assert!(
-        list.status.success(),
-        "{}",
-        String::from_utf8_lossy(&list.stderr)
-    );
-    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON list");
-    let id = calls[0]["id"].as_str().expect("one call listed").to_owned();
-    let record = kefu.ended_call(&id);
+    let record = newest_call(&kefu);
     (peer, record, kefu)
 }
 
@@ -186,12 +178,7 @@ fn unsupported_codec_gets_488_and_a_record() {
     let kefu = Kefu::start();
     let (ok, out) = sipp(&kefu, "uac_reject.xml", &[], &[]);
     assert!(ok, "sipp did not see 488:\n{out}\n{}", kefu.log_text());
-    let list = kefu.cli(&["calls", "list", "--json"]);
-    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON list");
-    let id = calls[0]["id"]
-        .as_str()
-        .expect("the refused call is recorded");
-    assert_eq!(kefu.ended_call(id)["end_cause"], "sip.488");
+    assert_eq!(newest_call(&kefu)["end_cause"], "sip.488");
 }
 
 #[test]
@@ -237,9 +224,7 @@ fn inband_keys_work_without_telephone_event() {
             .expect("sipp finishes");
         assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
     });
-    let list = kefu.cli(&["calls", "list", "--json"]);
-    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON list");
-    let record = kefu.ended_call(calls[0]["id"].as_str().expect("one call"));
+    let record = newest_call(&kefu);
     assert_eq!(record["digits"], "14567#", "{record:#}");
 }
 

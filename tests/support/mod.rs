@@ -224,6 +224,73 @@ pub fn sipp(kefu: &Kefu, scenario: &str, keys: &[(&str, &str)], extra: &[&str]) 
     (out.status.success(), text)
 }
 
+/// Starts a PCMU call to the hotline in the background (media to `peer_port`, SIPp hangs up
+/// after `hold_ms` unless kefu does first); returns the SIPp thread.
+pub fn background_call(
+    kefu: &Kefu,
+    peer_port: u16,
+    hold_ms: u32,
+) -> std::thread::JoinHandle<(bool, String)> {
+    let sip = kefu.sip;
+    let data = kefu.data.path().to_owned();
+    std::thread::spawn(move || {
+        let scenario = format!("{}/tests/sipp/uac_call.xml", REPO);
+        let out = std::process::Command::new("sipp")
+            .arg(sip.to_string())
+            .args([
+                "-sf",
+                &scenario,
+                "-i",
+                "127.0.0.1",
+                "-m",
+                "1",
+                "-s",
+                "4001",
+                "-nostdin",
+            ])
+            .args(["-p", &free_udp_port().to_string()])
+            .args([
+                "-key",
+                "rtp_port",
+                &peer_port.to_string(),
+                "-key",
+                "codec_pt",
+                "0",
+            ])
+            .args(["-key", "codec_name", "PCMU/8000", "-key", "te_pt", "101"])
+            .args([
+                "-d",
+                &hold_ms.to_string(),
+                "-timeout",
+                "60s",
+                "-timeout_error",
+            ])
+            .args(["-trace_err", "-error_file"])
+            .arg(data.join("long-call.err"))
+            .output()
+            .expect("sipp runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &std::fs::read_to_string(data.join("long-call.err")).unwrap_or_default();
+        (out.status.success(), text)
+    })
+}
+
+/// The newest call's record once it has ended (`kefu calls list` then `show`).
+pub fn newest_call(kefu: &Kefu) -> serde_json::Value {
+    let list = kefu.cli(&["calls", "list", "--json"]);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let calls: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON list");
+    let id = calls[0]["id"]
+        .as_str()
+        .expect("a call is listed")
+        .to_owned();
+    kefu.ended_call(&id)
+}
+
 /// A UDP port free right now on 127.0.0.1.
 pub fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
