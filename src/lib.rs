@@ -20,8 +20,8 @@
 //! argument and return what to send and when to wake them. Only [`runtime`] owns sockets, spawns
 //! tasks and reads the clock. Each live call is one task that, every 20 ms, feeds the call one
 //! tick and drains its outputs; datagrams and SIP dialog events are fed as they arrive. A call's
-//! media never waits on disk or database: recordings go to their writer thread in 200 ms batches
-//! through a bounded queue, call events to a per-call writer task.
+//! media never waits on disk or database: recordings go in 200 ms batches through a bounded
+//! queue to one writer thread shared by all calls, call events to a per-call writer task.
 //!
 //! ## Panic policy
 //!

@@ -18,7 +18,7 @@ use crate::dialogue::{FlowRun, TransferOutcome};
 use crate::media::codec::CodecKind;
 use crate::rtp::rtcp::NtpTimestamp;
 use crate::runtime::live::{CallCommand, LiveEvent};
-use crate::runtime::recorder::{MessageWriter, RecordingTap};
+use crate::runtime::recorder::MessageWriter;
 use crate::runtime::server::Shared;
 use crate::runtime::transfer::{self, AgentConnection};
 use crate::sip::request::{InviteInfo, dtmf_relay_digit, refer_progress};
@@ -257,7 +257,7 @@ async fn run_inbound(
     shared.live.insert(id, commands_tx);
     let recordings = shared.config.server.data.dir.join("recordings");
     let mut tap = if flow.record_calls {
-        match RecordingTap::start(&recordings, id) {
+        match shared.recorders.open(&recordings, id) {
             Ok(t) => {
                 let _ = shared.store.set_recording(id, t.path()).await;
                 Some(t)
@@ -532,8 +532,7 @@ async fn run_inbound(
     }
     shared.dialog_layer.remove_dialog(&dialog.id());
     if let Some(t) = tap {
-        // Joining the writer may wait on the disk: not on a runtime worker.
-        let _ = tokio::task::spawn_blocking(move || t.finish()).await;
+        t.finish().await;
     }
     drop(writes_tx);
     let _ = writer.await;

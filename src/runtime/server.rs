@@ -17,6 +17,7 @@ use crate::config::{Config, Overrides};
 use crate::media::prompt::PromptLibrary;
 use crate::runtime::live::{CallCommand, LiveCalls};
 use crate::runtime::ports::PortPool;
+use crate::runtime::recorder::Recorders;
 use crate::runtime::sip_socket::GuardedUdpSocket;
 use crate::runtime::{dispatch, prompts};
 use crate::sip::admission::{Admission, AdmissionLimits};
@@ -38,6 +39,8 @@ pub struct Shared {
     /// The address written into SDP.
     pub media_ip: IpAddr,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// The writer thread of every call recording.
+    pub recorders: Recorders,
     /// Agent phones' registrations.
     pub registrar: Mutex<Registrar>,
     pub digest: DigestAuth,
@@ -116,6 +119,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         media_ip,
         metrics,
         registrar: Mutex::new(Registrar::default()),
+        recorders: Recorders::start().context("starting the recording writer")?,
         // A per-process secret: nonces from before a restart get a fresh challenge.
         digest: DigestAuth::new(&realm, &format!("{:032x}", rand::random::<u128>())),
     });
