@@ -182,10 +182,13 @@ impl Leg {
             }
         }
         let mut frame = Frame::SILENCE;
-        if self.pcm.len() >= FRAME_SAMPLES {
-            frame.0.copy_from_slice(&self.pcm[..FRAME_SAMPLES]);
-            self.pcm.drain(..FRAME_SAMPLES);
+        if self.pcm.len() < FRAME_SAMPLES {
+            // An underrun is no audio at all, not silence the caller made: the in-band detector
+            // must not take it for the gap between two presses of one key.
+            return frame;
         }
+        frame.0.copy_from_slice(&self.pcm[..FRAME_SAMPLES]);
+        self.pcm.drain(..FRAME_SAMPLES);
         if let Some(detector) = &mut self.inband
             && let Some(digit) = detector.process(&frame)
         {
