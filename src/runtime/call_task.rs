@@ -221,6 +221,10 @@ async fn run_inbound(
         let _ = invite_dialog.handle(&mut tx).await;
     });
     let answer_sdp = answer.description.to_string();
+    // 180 first: gateways that start a ring-back or a billing timer on it expect it.
+    if let Err(e) = dialog.ringing(None, None) {
+        tracing::debug!(error = %e, "180 not sent");
+    }
     dialog
         .accept(
             Some(vec![Header::ContentType("application/sdp".into())]),

@@ -61,3 +61,29 @@ impl StackUdpSocket for GuardedUdpSocket {
         Ok(self.socket.local_addr()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// rsipstack's parser is the last gate in `inspect`; it must not panic on anything
+        /// either, and neither may the whole gate with it.
+        #[test]
+        fn the_stack_parser_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..1500)) {
+            let _ = stack_parse(&bytes);
+            let _ = guard::inspect(&bytes, stack_parse);
+        }
+
+        #[test]
+        fn mutated_requests_never_panic_the_gate(pos in 0usize..400, byte in proptest::num::u8::ANY, cut in 0usize..400) {
+            let mut msg = b"INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1\r\n\
+    From: <sip:a@127.0.0.1>;tag=a1\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: c1@127.0.0.1\r\n\
+    CSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n".to_vec();
+            let i = pos % msg.len();
+            msg[i] = byte;
+            msg.truncate(msg.len() - cut % msg.len());
+            let _ = guard::inspect(&msg, stack_parse);
+        }
+    }
+}
