@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     let kefu_pid = kefu.child.id();
     let work = kefu.data.path().join("bench");
     std::fs::create_dir_all(&work).expect("work dir");
-    make_caller_speech(&work);
+    support::make_caller_speech(&work);
     std::thread::sleep(Duration::from_secs(1));
     let idle_rss = rss_kib(kefu_pid);
     let idle_threads = threads(kefu_pid);
@@ -173,26 +173,6 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
             .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
         Err(_) => default,
     }
-}
-
-/// Same speech file as tests/load.rs: what uac_load.xml streams.
-fn make_caller_speech(dir: &Path) {
-    let wav = dir.join("caller-speech.wav");
-    let text = "Hello, I am calling about my order. It has not arrived yet and I have been \
-                waiting for two weeks. Could you please tell me where it is?";
-    let flite = Command::new("flite")
-        .args(["-voice", "slt", "-t", text, "-o"])
-        .arg(&wav)
-        .status()
-        .expect("flite is installed");
-    assert!(flite.success(), "flite failed");
-    let sox = Command::new("sox")
-        .arg(&wav)
-        .args(["-r", "8000", "-c", "1", "-t", "ul"])
-        .arg(dir.join("caller-speech.ulaw"))
-        .status()
-        .expect("sox is installed");
-    assert!(sox.success(), "sox failed");
 }
 
 fn start_sipp(kefu: &Kefu, work: &Path, calls: usize, hold: Duration) -> Child {

@@ -30,7 +30,7 @@ fn two_hundred_concurrent_calls() {
     let kefu = Kefu::start_with_ports(Some(RTP_PORTS), &[]);
     let work = kefu.data.path().join("load");
     std::fs::create_dir_all(&work).expect("work dir");
-    make_caller_speech(&work);
+    support::make_caller_speech(&work);
 
     let pcap_path = work.join("kefu-out.pcap");
     let capture = Capture::start(&pcap_path, RTP_CAPTURE_FILTER);
@@ -120,27 +120,6 @@ fn two_hundred_concurrent_calls() {
         stuck.len(),
         stuck[0]
     );
-}
-
-/// A header-less 8 kHz µ-law file of a caller's speech (flite, then sox), as SIPp's
-/// `rtp_stream` wants it; uac_load.xml names it `caller-speech.ulaw`.
-fn make_caller_speech(dir: &Path) {
-    let wav = dir.join("caller-speech.wav");
-    let text = "Hello, I am calling about my order. It has not arrived yet and I have been \
-                waiting for two weeks. Could you please tell me where it is?";
-    let flite = Command::new("flite")
-        .args(["-voice", "slt", "-t", text, "-o"])
-        .arg(&wav)
-        .status()
-        .expect("flite is installed (.ci/install-deps installs it)");
-    assert!(flite.success(), "flite failed");
-    let sox = Command::new("sox")
-        .arg(&wav)
-        .args(["-r", "8000", "-c", "1", "-t", "ul"])
-        .arg(dir.join("caller-speech.ulaw"))
-        .status()
-        .expect("sox is installed (.ci/install-deps installs it)");
-    assert!(sox.success(), "sox failed");
 }
 
 /// Runs the whole load in SIPp from `work` (where the speech file is); (exit 0, output).

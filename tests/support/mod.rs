@@ -291,6 +291,27 @@ pub fn newest_call(kefu: &Kefu) -> serde_json::Value {
     kefu.ended_call(&id)
 }
 
+/// A header-less 8 kHz µ-law file of a caller's speech (flite, then sox), as SIPp's
+/// `rtp_stream` wants it; uac_load.xml names it `caller-speech.ulaw`.
+pub fn make_caller_speech(dir: &Path) {
+    let wav = dir.join("caller-speech.wav");
+    let text = "Hello, I am calling about my order. It has not arrived yet and I have been \
+                waiting for two weeks. Could you please tell me where it is?";
+    let flite = Command::new("flite")
+        .args(["-voice", "slt", "-t", text, "-o"])
+        .arg(&wav)
+        .status()
+        .expect("flite is installed (.ci/install-deps installs it)");
+    assert!(flite.success(), "flite failed");
+    let sox = Command::new("sox")
+        .arg(&wav)
+        .args(["-r", "8000", "-c", "1", "-t", "ul"])
+        .arg(dir.join("caller-speech.ulaw"))
+        .status()
+        .expect("sox is installed (.ci/install-deps installs it)");
+    assert!(sox.success(), "sox failed");
+}
+
 /// A UDP port free right now on 127.0.0.1.
 pub fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
