@@ -17,7 +17,6 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -182,8 +181,8 @@ fn start_sipp(kefu: &Kefu, work: &Path, calls: usize, hold: Duration) -> Child {
         .arg("-sf")
         .arg(Path::new(REPO).join("tests/sipp/uac_load.xml"))
         .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
-        .args(["-p", &free_udp_port().to_string()])
-        .args(["-mp", &free_media_port().to_string(), "-s", "4001"])
+        .args(["-p", &support::free_udp_port().to_string()])
+        .args(["-mp", &support::free_media_port().to_string(), "-s", "4001"])
         .args(["-r", &CALLS_PER_SECOND.to_string()])
         .args(["-l", &calls.to_string(), "-m", &calls.to_string()])
         .args(["-d", &hold.as_millis().to_string()])
@@ -198,21 +197,6 @@ fn start_sipp(kefu: &Kefu, work: &Path, calls: usize, hold: Duration) -> Child {
         ))
         .spawn()
         .expect("sipp is installed (Debian sip-tester)")
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// An even port with the three above it free now: SIPp's media socket and its neighbours.
-fn free_media_port() -> u16 {
-    (0..50)
-        .map(|_| free_udp_port() & !1)
-        .find(|&p| p < 65530 && (p..p + 4).all(|q| UdpSocket::bind(("127.0.0.1", q)).is_ok()))
-        .expect("a free even port for SIPp's media")
 }
 
 fn stop(sipp: &mut Child, work: &Path) -> String {

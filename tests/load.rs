@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -132,8 +131,8 @@ fn run_sipp(kefu: &Kefu, work: &Path) -> (bool, String) {
         .arg("-sf")
         .arg(&scenario)
         .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
-        .args(["-p", &free_udp_port().to_string()])
-        .args(["-mp", &free_media_port().to_string()])
+        .args(["-p", &support::free_udp_port().to_string()])
+        .args(["-mp", &support::free_media_port().to_string()])
         .args(["-s", "4001"])
         .args(["-r", &CALLS_PER_SECOND.to_string()])
         .args(["-l", &CALLS.to_string(), "-m", &CALLS.to_string()])
@@ -151,21 +150,6 @@ fn run_sipp(kefu: &Kefu, work: &Path) -> (bool, String) {
         std::fs::read_to_string(&err_file).unwrap_or_default()
     );
     (out.status.success(), text)
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// An even port with the three above it free now: SIPp's media socket and its neighbours.
-fn free_media_port() -> u16 {
-    (0..50)
-        .map(|_| free_udp_port() & !1)
-        .find(|&p| p < 65530 && (p..p + 4).all(|q| UdpSocket::bind(("127.0.0.1", q)).is_ok()))
-        .expect("a free even port for SIPp's media")
 }
 
 /// The list of calls once `n` of them have ended (waits up to 30 s for the stragglers).

@@ -312,6 +312,14 @@ pub fn make_caller_speech(dir: &Path) {
     assert!(sox.success(), "sox failed");
 }
 
+/// An even port with the three above it free now: SIPp's media socket and its neighbours.
+pub fn free_media_port() -> u16 {
+    (0..50)
+        .map(|_| free_udp_port() & !1)
+        .find(|&p| p < 65530 && (p..p + 4).all(|q| UdpSocket::bind(("127.0.0.1", q)).is_ok()))
+        .expect("a free even port for SIPp's media")
+}
+
 /// A UDP port free right now on 127.0.0.1.
 pub fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
