@@ -1,11 +1,11 @@
-//! SIP behaviour against SIPp: keys by INFO, hold and resume, unknown dialogs, the call limit,
-//! and draining on SIGTERM.
+//! SIP behaviour against SIPp and raw sockets: keys by INFO, hold and resume, unknown dialogs,
+//! CANCEL while ringing, malformed messages over TCP, the call limit, and draining on SIGTERM.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Kefu, RtpPeer, background_call, newest_call, sipp};
+use support::{Kefu, RtpPeer, background_call, edited_config, newest_call, sipp};
 
 fn path_of(record: &serde_json::Value) -> Vec<String> {
     record["flow_path"]
@@ -46,6 +46,84 @@ fn bye_for_an_unknown_dialog_gets_481() {
     let kefu = Kefu::start();
     let (ok, out) = sipp(&kefu, "bye_unknown.xml", &[], &[]);
     assert!(ok, "{out}\n{}", kefu.log_text());
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_ringing_ends_as_caller_cancel() {
+    let config = edited_config(|t| t.replace("answer_delay_ms = 0", "answer_delay_ms = 3000"));
+    let config = config.path().join("sip-config/kefu.toml");
+    let kefu = Kefu::start_with(&["--config", &config.display().to_string()]);
+    let (ok, out) = sipp(&kefu, "uac_cancel.xml", &[], &[]);
+    assert!(ok, "{out}\n{}", kefu.log_text());
+    let record = newest_call(&kefu);
+    assert_eq!(record["end_cause"], "caller.cancel", "{record:#}");
+    assert!(
+        record["answered_at"].is_null(),
+        "never answered: {record:#}"
+    );
+}
+
+/// Writes `request` on `stream` and reads one response (head and Content-Length body).
+fn exchange(stream: &mut std::net::TcpStream, request: &str) -> String {
+    use std::io::{Read, Write};
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => got.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+fn tcp_request(method: &str, cseq: &str, content_length: Option<usize>) -> String {
+    let length = content_length.map_or(String::new(), |n| format!("Content-Length: {n}\r\n"));
+    format!(
+        "{method} sip:kefu@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-{cseq}\r\n\
+         From: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:kefu@127.0.0.1>\r\nCall-ID: tcp-probe\r\n\
+         CSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n{length}\r\n"
+    )
+}
+
+#[test]
+fn malformed_requests_over_tcp_get_400_and_the_connection_survives_what_it_can() {
+    let kefu = Kefu::start();
+    let mut tcp = std::net::TcpStream::connect(kefu.sip).expect("SIP over TCP");
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let ok = exchange(&mut tcp, &tcp_request("OPTIONS", "1", Some(0)));
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    // A bad CSeq in a well-framed message: answered, and the stream goes on.
+    let bad = tcp_request("OPTIONS", "x", Some(0));
+    let answer = exchange(&mut tcp, &bad);
+    assert!(
+        answer.starts_with("SIP/2.0 400 Bad Request - bad CSeq"),
+        "{answer}"
+    );
+    let ok = exchange(&mut tcp, &tcp_request("OPTIONS", "3", Some(0)));
+    assert!(ok.starts_with("SIP/2.0 200"), "after a bad message: {ok}");
+    // No Content-Length: the stream cannot be framed any more (RFC 3261 §18.3): 400, then closed.
+    let answer = exchange(&mut tcp, &tcp_request("OPTIONS", "4", None));
+    assert!(
+        answer.starts_with("SIP/2.0 400 Bad Request - missing Content-Length"),
+        "{answer}"
+    );
+    let mut rest = Vec::new();
+    let read = std::io::Read::read_to_end(&mut tcp, &mut rest);
+    assert!(
+        matches!(read, Ok(_)) && rest.is_empty(),
+        "closed after: {read:?} {rest:?}"
+    );
+    let (_, metrics) = kefu.http_get("/metrics").expect("metrics");
+    assert!(
+        metrics.contains(r#"kefu_sip_malformed_total{fault="cseq",action="answered"} 1"#)
+            && metrics.contains(
+                r#"kefu_sip_malformed_total{fault="missing_header",action="answered"} 1"#
+            ),
+        "{metrics}"
+    );
 }
 
 fn wait_live_calls(kefu: &Kefu, n: usize) {

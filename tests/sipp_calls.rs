@@ -17,6 +17,8 @@ struct Offer {
     rtpmap: &'static str,
     silence: Vec<u8>,
     ts_step: u32,
+    /// SIPp's transport: `u1` (UDP) or `t1` (TCP).
+    transport: &'static str,
 }
 
 /// Runs a call through the order branch: greeting, `1`, order number 10023, `#`, read-back.
@@ -35,7 +37,7 @@ fn order_call(offer: &Offer) -> (RtpPeer, serde_json::Value, Kefu) {
                 ("codec_name", offer.rtpmap),
                 ("te_pt", "101"),
             ];
-            let hold = ["-d", "16000"];
+            let hold = ["-d", "16000", "-t", offer.transport];
             done_tx
                 .send(sipp(&kefu, "uac_call.xml", &keys, &hold))
                 .expect("main thread waits");
@@ -111,6 +113,7 @@ fn pcmu_call_greets_and_follows_the_order_branch() {
         rtpmap: "PCMU/8000",
         silence: ULAW_SILENCE.to_vec(),
         ts_step: 160,
+        transport: "u1",
     };
     let (peer, record, _kefu) = order_call(&offer);
     let audio = peer.audio(0);
@@ -138,12 +141,13 @@ fn pcmu_call_greets_and_follows_the_order_branch() {
 }
 
 #[test]
-fn pcma_call_is_answered_in_pcma() {
+fn pcma_call_over_tcp_is_answered_in_pcma() {
     let offer = Offer {
         pt: 8,
         rtpmap: "PCMA/8000",
         silence: ALAW_SILENCE.to_vec(),
         ts_step: 160,
+        transport: "t1",
     };
     let (peer, record, _kefu) = order_call(&offer);
     assert!(peer.audio(8).len() > 400);
@@ -162,6 +166,7 @@ fn g722_call_is_answered_in_g722() {
         rtpmap: "G722/8000",
         silence: vec![0xfa; 160],
         ts_step: 160,
+        transport: "u1",
     };
     let (peer, record, _kefu) = order_call(&offer);
     let audio = peer.audio(9);

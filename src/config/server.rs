@@ -35,6 +35,9 @@ pub struct SipSection {
     pub public_ip: Option<std::net::IpAddr>,
     /// Realm of the digest challenge for REGISTER.
     pub realm: String,
+    /// How long an inbound call rings (180) before kefu answers; 0 answers at once. Some carrier
+    /// setups want a ring first; a caller who hangs up meanwhile ends as `caller.cancel`.
+    pub answer_delay_ms: u64,
 }
 
 impl Default for SipSection {
@@ -43,6 +46,7 @@ impl Default for SipSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 5060)),
             public_ip: None,
             realm: "kefu".into(),
+            answer_delay_ms: 0,
         }
     }
 }

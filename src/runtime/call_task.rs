@@ -225,6 +225,12 @@ async fn run_inbound(
     if let Err(e) = dialog.ringing(None, None) {
         tracing::debug!(error = %e, "180 not sent");
     }
+    let ring = Duration::from_millis(shared.config.server.sip.answer_delay_ms);
+    if !ring.is_zero()
+        && let Some(cause) = ring_before_answer(&mut states, ring).await
+    {
+        return Err(cause);
+    }
     dialog
         .accept(
             Some(vec![Header::ContentType("application/sdp".into())]),
@@ -662,6 +668,26 @@ async fn reinvite(
         }
         Err(status) => {
             let _ = handle.reply(status).await;
+        }
+    }
+}
+
+/// Lets the phone ring for `ring` before answering; the caller may give up (CANCEL) meanwhile,
+/// which rsipstack answers 200 and 487 (RFC 3261 §9.2). Returns the end cause if the call ended.
+async fn ring_before_answer(
+    states: &mut rsipstack::dialog::dialog::DialogStateReceiver,
+    ring: Duration,
+) -> Option<String> {
+    let answer_at = tokio::time::sleep(ring);
+    tokio::pin!(answer_at);
+    loop {
+        tokio::select! {
+            _ = &mut answer_at => return None,
+            state = states.recv() => match state {
+                Some(DialogState::Terminated(_, reason)) => return Some(terminated_cause(&reason).to_owned()),
+                None => return Some("sip.terminated".to_owned()),
+                Some(_) => {}
+            },
         }
     }
 }

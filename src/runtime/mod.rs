@@ -12,6 +12,7 @@ pub mod recorder;
 pub mod registrar;
 pub mod server;
 pub mod sip_socket;
+pub mod sip_stream;
 pub mod transfer;
 
 pub use server::serve;

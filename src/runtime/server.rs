@@ -9,7 +9,6 @@ use anyhow::Context;
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::transport::TransportLayer;
-use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +18,7 @@ use crate::runtime::live::{CallCommand, LiveCalls};
 use crate::runtime::ports::PortPool;
 use crate::runtime::recorder::Recorders;
 use crate::runtime::sip_socket::GuardedUdpSocket;
+use crate::runtime::sip_stream::GuardedTcpListener;
 use crate::runtime::{dispatch, prompts};
 use crate::sip::admission::{Admission, AdmissionLimits};
 use crate::sip::digest::DigestAuth;
@@ -72,10 +72,9 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
             .await?
             .into(),
     );
-    let tcp = TcpListenerConnection::new(sip_addr, None)
+    let tcp = GuardedTcpListener::bind(sip_addr)
         .await
         .with_context(|| format!("binding SIP TCP {sip_addr}"))?;
-    transport.add_transport(tcp.into());
     let endpoint = EndpointBuilder::new()
         .with_user_agent(concat!("kefu/", env!("CARGO_PKG_VERSION")))
         .with_transport_layer(transport)
@@ -83,6 +82,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         .with_inspector(Box::new(dispatch::ResponseCounter))
         .build();
     let incoming = endpoint.incoming_transactions()?;
+    tcp.serve(endpoint.inner.clone(), cancel.clone());
     let dialog_layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
 
     let media_ip = config.server.sip.public_ip.unwrap_or(sip_addr.ip());

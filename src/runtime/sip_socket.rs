@@ -20,7 +20,8 @@ impl GuardedUdpSocket {
     }
 }
 
-fn stack_parse(bytes: &[u8]) -> Result<(), String> {
+/// rsipstack's own parser, the last check of [`guard::inspect`].
+pub(super) fn stack_parse(bytes: &[u8]) -> Result<(), String> {
     rsipstack::sip::SipMessage::try_from(bytes)
         .map(|_| ())
         .map_err(|e| e.to_string())

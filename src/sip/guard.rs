@@ -94,17 +94,32 @@ pub fn inspect(bytes: &[u8], stack_parse: impl FnOnce(&[u8]) -> Result<(), Strin
             Err(e) => Fault::Unparseable(e),
         },
     };
-    match (&head.start, head.answerable()) {
-        (StartLine::Request { method, .. }, true) if method != "ACK" => {
-            let status = if matches!(fault, Fault::TooLarge(_)) {
-                513
-            } else {
-                400
-            };
-            let response = head.response(status, &fault);
-            Verdict::Reply { fault, response }
+    head.refuse(fault)
+}
+
+/// Refuses a message for a fault found elsewhere (the TCP framer): answered when the message
+/// names where to answer, dropped otherwise.
+pub fn refuse(bytes: &[u8], fault: Fault) -> Verdict {
+    match Head::read(bytes) {
+        Ok(head) => head.refuse(fault),
+        Err(_) => Verdict::Drop(fault),
+    }
+}
+
+impl Head<'_> {
+    fn refuse(&self, fault: Fault) -> Verdict {
+        match (&self.start, self.answerable()) {
+            (StartLine::Request { method, .. }, true) if method != "ACK" => {
+                let status = if matches!(fault, Fault::TooLarge(_)) {
+                    513
+                } else {
+                    400
+                };
+                let response = self.response(status, &fault);
+                Verdict::Reply { fault, response }
+            }
+            _ => Verdict::Drop(fault),
         }
-        _ => Verdict::Drop(fault),
     }
 }
 

@@ -275,6 +275,33 @@ pub fn background_call(
     })
 }
 
+/// A copy of the repository's sip-config/ with kefu.toml rewritten by `edit`, for tests of one
+/// setting; pass `--config DIR/sip-config/kefu.toml`. Prompts come from the embedded copies.
+pub fn edited_config(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let to = dir.path().join("sip-config");
+    std::fs::create_dir_all(to.join("flows")).expect("config dir");
+    for file in ["kefu.toml", "dialplan.toml"]
+        .into_iter()
+        .map(PathBuf::from)
+        .chain(
+            std::fs::read_dir(Path::new(REPO).join("sip-config/flows"))
+                .expect("flows dir")
+                .map(|e| Path::new("flows").join(e.expect("flow entry").file_name())),
+        )
+    {
+        let text = std::fs::read_to_string(Path::new(REPO).join("sip-config").join(&file))
+            .expect("config file");
+        let text = if file == Path::new("kefu.toml") {
+            edit(&text)
+        } else {
+            text
+        };
+        std::fs::write(to.join(&file), text).expect("config copy");
+    }
+    dir
+}
+
 /// The newest call's record once it has ended (`kefu calls list` then `show`).
 pub fn newest_call(kefu: &Kefu) -> serde_json::Value {
     let list = kefu.cli(&["calls", "list", "--json"]);
