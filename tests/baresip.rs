@@ -254,8 +254,13 @@ fn registered_agent_gets_the_transferred_call() {
     // With answermode=auto baresip 1.0.0 answers at once and reports no CALL_INCOMING.
     let offered = agent.wait_event("CALL_REMOTE_SDP", Duration::from_secs(10));
     let bridged = agent.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    // A key the caller presses now reaches the agent's phone as RFC 4733 events from kefu.
+    stays_up(&mut caller, Duration::from_secs(1));
+    caller.send_dtmf("5");
+    let key = agent.wait_event("CALL_DTMF_START", Duration::from_secs(5));
+    assert_eq!(key.json["param"], "5", "{}", agent.report("relayed key"));
     // Both sides talk for a while.
-    stays_up(&mut caller, Duration::from_secs(4));
+    stays_up(&mut caller, Duration::from_secs(3));
     hang_up(&mut caller);
     // kefu ends the agent's leg when the caller hangs up.
     agent.wait_event("CALL_CLOSED", Duration::from_secs(10));
@@ -305,7 +310,7 @@ fn registered_agent_gets_the_transferred_call() {
         "transfer events {transfers:?}\n{record:#}"
     );
     assert!(path_of(&record).contains(&"agent".to_owned()), "{record:#}");
-    assert_eq!(record["digits"], "0", "{record:#}");
+    assert_eq!(record["digits"], "05", "{record:#}");
     assert_eq!(record["end_cause"], "caller.hangup", "{record:#}");
 }
 

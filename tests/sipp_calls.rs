@@ -138,6 +138,32 @@ fn pcmu_call_greets_and_follows_the_order_branch() {
     }
     assert_eq!(ulaw_to_linear(0xff), 0);
     assert_order_record(&record, "PCMU");
+    // RTCP (RFC 3550 §6.4.1): sender reports from the SSRC of kefu's audio, counting what it sent.
+    let ssrc = audio[0].ssrc;
+    let reports: Vec<(u32, u32)> = peer
+        .rtcp_received
+        .iter()
+        .filter(|p| p.len() >= 28 && p[1] == 200)
+        .map(|p| {
+            let word = |i: usize| u32::from_be_bytes([p[i], p[i + 1], p[i + 2], p[i + 3]]);
+            (word(4), word(20))
+        })
+        .collect();
+    assert!(
+        reports.len() >= 2,
+        "sender reports: {reports:?} of {} RTCP packets",
+        peer.rtcp_received.len()
+    );
+    for w in reports.windows(2) {
+        assert_eq!(w[0].0, ssrc, "report SSRC");
+        assert!(w[1].1 > w[0].1, "packet count grows: {reports:?}");
+    }
+    let last = reports.last().expect("reports").1 as usize;
+    assert!(
+        last <= audio.len() + 5,
+        "reported {last} packets sent, {} seen",
+        audio.len()
+    );
 }
 
 #[test]

@@ -419,6 +419,9 @@ pub struct Received {
 pub struct RtpPeer {
     pub socket: UdpSocket,
     pub received: Vec<Received>,
+    /// The RTCP socket at the RTP port + 1 (RFC 3550 §11), and every RTCP packet kefu sent to it.
+    rtcp: UdpSocket,
+    pub rtcp_received: Vec<Vec<u8>>,
     seq: u16,
     timestamp: u32,
     ssrc: u32,
@@ -427,13 +430,25 @@ pub struct RtpPeer {
 
 impl RtpPeer {
     pub fn bind() -> RtpPeer {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind rtp peer");
+        let (socket, rtcp) = loop {
+            let socket = UdpSocket::bind("127.0.0.1:0").expect("bind rtp peer");
+            let port = socket.local_addr().expect("bound").port();
+            if port % 2 == 0
+                && port < u16::MAX
+                && let Ok(rtcp) = UdpSocket::bind(("127.0.0.1", port + 1))
+            {
+                break (socket, rtcp);
+            }
+        };
         socket
             .set_read_timeout(Some(Duration::from_millis(2)))
             .expect("timeout");
+        rtcp.set_nonblocking(true).expect("nonblocking");
         RtpPeer {
             socket,
             received: Vec::new(),
+            rtcp,
+            rtcp_received: Vec::new(),
             seq: 1000,
             timestamp: 8000,
             ssrc: 0x1234_5678,
@@ -479,6 +494,9 @@ impl RtpPeer {
                     ssrc: u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]),
                     payload: buf[12..n].to_vec(),
                 });
+            }
+            while let Ok(n) = self.rtcp.recv(&mut buf) {
+                self.rtcp_received.push(buf[..n].to_vec());
             }
         }
     }
