@@ -433,7 +433,7 @@ impl RtpPeer {
         let (socket, rtcp) = loop {
             let socket = UdpSocket::bind("127.0.0.1:0").expect("bind rtp peer");
             let port = socket.local_addr().expect("bound").port();
-            if port % 2 == 0
+            if port.is_multiple_of(2)
                 && port < u16::MAX
                 && let Ok(rtcp) = UdpSocket::bind(("127.0.0.1", port + 1))
             {
