@@ -38,4 +38,5 @@ pub mod media;
 pub mod rtp;
 pub mod runtime;
 pub mod sip;
+pub mod speech;
 pub mod store;

@@ -23,6 +23,47 @@ enum Command {
     Serve(ServeArgs),
     /// Recent and live calls.
     Calls(CallsArgs),
+    /// Transcribe recordings the way kefu hears callers.
+    Transcribe(TranscribeArgs),
+    /// Measure kefu against known answers.
+    Eval(EvalArgs),
+}
+
+#[derive(clap::Args)]
+struct TranscribeArgs {
+    /// Audio files (WAV, FLAC, OGG, MP3; any rate).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// One JSON object per file.
+    #[arg(long)]
+    json: bool,
+    /// Where models are installed (default $KEFU_DATA_DIR, else ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    recogniser: kefu::cli::transcribe::RecogniserArgs,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    #[command(subcommand)]
+    what: EvalCommand,
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Word error rate over a manifest (TSV: id, audio file, transcript).
+    Asr {
+        manifest: PathBuf,
+        /// One JSON object per recording, then the totals.
+        #[arg(long)]
+        json: bool,
+        /// Where models are installed (default $KEFU_DATA_DIR, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        recogniser: kefu::cli::transcribe::RecogniserArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -58,9 +99,18 @@ struct ServeArgs {
     /// Seconds live calls get to finish after SIGTERM before kefu hangs them up (default 30).
     #[arg(long)]
     shutdown_grace: Option<u64>,
+    /// Whisper model: a name installed with `kefu models` or a ggml file (default tiny.en).
+    #[arg(long)]
+    model: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
+}
+
+/// `--data-dir`, else $KEFU_DATA_DIR, else ./data.
+fn data_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("KEFU_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| "data".into())
 }
 
 fn main() -> ExitCode {
@@ -87,16 +137,26 @@ fn main() -> ExitCode {
                     rtp_ports: args.rtp_ports,
                     max_calls: args.max_calls,
                     shutdown_grace_s: args.shutdown_grace,
+                    model: args.model,
                 };
                 kefu::runtime::serve(overrides).await
             }
             Command::Calls(args) => {
-                let data_dir = args
-                    .data_dir
-                    .or_else(|| std::env::var_os("KEFU_DATA_DIR").map(PathBuf::from))
-                    .unwrap_or_else(|| "data".into());
-                kefu::cli::calls::run(args.command, &data_dir).await
+                kefu::cli::calls::run(args.command, &data_dir(args.data_dir)).await
             }
+            Command::Transcribe(args) => {
+                let dir = data_dir(args.data_dir);
+                kefu::cli::transcribe::run(args.files, args.recogniser, args.json, &dir).await
+            }
+            Command::Eval(EvalArgs {
+                what:
+                    EvalCommand::Asr {
+                        manifest,
+                        json,
+                        data_dir: dir,
+                        recogniser,
+                    },
+            }) => kefu::cli::eval::run(manifest, recogniser, json, &data_dir(dir)).await,
         }
     });
     match result {

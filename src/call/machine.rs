@@ -9,11 +9,14 @@ use std::time::{Duration, Instant};
 
 use crate::call::leg::Leg;
 use crate::config::flow::TransferTarget;
-use crate::dialogue::{FlowAction, FlowEvent, FlowRun, PromptRef, TransferOutcome};
+use crate::dialogue::{
+    FlowAction, FlowEvent, FlowRun, Heard, ListenRequest, PromptRef, TransferOutcome,
+};
 use crate::media::frame::Frame;
 use crate::media::player::Playback;
 use crate::media::prompt::{PromptLibrary, language_key};
 use crate::media::tone::ToneGenerator;
+use crate::speech::listener::{ListenSettings, Listener, TurnEvent, TurnId};
 
 /// Which leg a datagram or a packet belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,11 +55,24 @@ pub enum CallOutput {
         timeout: Duration,
         refer: bool,
     },
+    /// Decode this turn of the caller's speech; answer with [`Call::recognised`]. A partial
+    /// decode may be skipped when decoders are busy; a final one may not.
+    Recognise {
+        turn: TurnId,
+        partial: bool,
+        audio: Vec<f32>,
+        grammar: Option<String>,
+        hints: Option<String>,
+        language: String,
+    },
     /// End the agent leg (BYE to the agent).
     DropAgent,
     /// End the call with this stable end cause (BYE to the caller).
     Hangup { cause: String },
 }
+
+/// Partial decodes while the caller talks: often enough to end a complete order number early.
+const PARTIAL_EVERY: Duration = Duration::from_millis(500);
 
 /// The tone before a message is recorded.
 const BEEP_HZ: f64 = 1000.0;
@@ -97,6 +113,37 @@ enum Phase {
     Ended,
 }
 
+/// What a decode of one turn found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recognition {
+    pub text: String,
+    /// The grammar's interpretation (SISR `out`), when a grammar was used and matched.
+    pub interpretation: Option<String>,
+    pub confidence: f32,
+}
+
+/// How a call is set up, beyond its leg and flow.
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    /// Selects `<lang>/` prompts and grammars, and the language whisper decodes.
+    pub language: String,
+    /// Record the whole call.
+    pub record: bool,
+    /// Hang up after this long without RTP from the caller.
+    pub media_timeout: Duration,
+    /// A speech model is loaded: `Listen` runs; without one the flow gets keys only.
+    pub speech: bool,
+}
+
+/// A caller's turn that has ended and waits for its decode.
+#[derive(Debug, Clone, Copy)]
+struct PendingTurn {
+    turn: TurnId,
+    speech_start: Instant,
+    speech_end: Instant,
+    decided_at: Instant,
+}
+
 pub struct Call {
     caller: Leg,
     agent: Option<Leg>,
@@ -115,6 +162,12 @@ pub struct Call {
     /// Set while a `record` node is capturing the caller's message.
     message: Option<Message>,
     media_timeout: Duration,
+    speech: bool,
+    /// Set while the flow listens: the caller's turns are found here.
+    listener: Option<(Listener, ListenRequest)>,
+    /// The last turn handed out, so turns stay numbered across listens.
+    last_turn: TurnId,
+    pending_turn: Option<PendingTurn>,
     answered_at: Instant,
     outputs: VecDeque<CallOutput>,
     scratch: Vec<u8>,
@@ -128,24 +181,26 @@ impl Call {
         caller: Leg,
         flow: FlowRun,
         prompts: Arc<PromptLibrary>,
-        language: &str,
-        record: bool,
-        media_timeout: Duration,
+        settings: CallSettings,
     ) -> Call {
         let mut call = Call {
             caller,
             agent: None,
             flow,
             prompts,
-            language: language.to_owned(),
+            language: settings.language,
             playback: Playback::new(),
             tones: None,
             phase: Phase::Flow,
-            record,
+            record: settings.record,
             playing: Playing::Nothing,
             pending_transfer: None,
             message: None,
-            media_timeout,
+            media_timeout: settings.media_timeout,
+            speech: settings.speech,
+            listener: None,
+            last_turn: 0,
+            pending_turn: None,
             answered_at: now,
             outputs: VecDeque::new(),
             scratch: Vec::with_capacity(1500),
@@ -231,6 +286,57 @@ impl Call {
         self.drain_flow(now);
     }
 
+    /// The decode of `turn` is done (or failed: the reason is for the call record).
+    pub fn recognised(
+        &mut self,
+        now: Instant,
+        turn: TurnId,
+        partial: bool,
+        result: Result<Recognition, String>,
+    ) {
+        if partial {
+            if let Ok(r) = &result {
+                self.event("partial", r.text.clone());
+                if r.interpretation.is_some()
+                    && let Some((listener, _)) = &mut self.listener
+                {
+                    listener.grammar_complete(turn);
+                }
+            }
+            return;
+        }
+        let Some(pending) = self.pending_turn.take_if(|p| p.turn == turn) else {
+            return; // the flow stopped listening meanwhile
+        };
+        let ms = |t: Instant| t.saturating_duration_since(self.answered_at).as_millis() as u64;
+        match result {
+            Ok(r) => {
+                // Times are milliseconds since the answer: the turn's speech, the endpoint
+                // decision and the final result, for the latency figures of the record.
+                let detail = serde_json::json!({
+                    "text": r.text,
+                    "interpretation": r.interpretation,
+                    "confidence": (r.confidence * 100.0).round() / 100.0,
+                    "speech_start_ms": ms(pending.speech_start),
+                    "speech_end_ms": ms(pending.speech_end),
+                    "endpoint_ms": ms(pending.decided_at),
+                    "final_ms": ms(now),
+                });
+                self.event("speech", detail.to_string());
+                self.flow.handle(
+                    now,
+                    FlowEvent::Heard(Heard {
+                        text: r.text,
+                        interpretation: r.interpretation,
+                        confidence: r.confidence,
+                    }),
+                );
+            }
+            Err(reason) => self.flow.handle(now, FlowEvent::SpeechFailed { reason }),
+        }
+        self.drain_flow(now);
+    }
+
     /// Ends the call from outside (API hang-up, shutdown, SIP trouble).
     pub fn hang_up(&mut self, cause: &str) {
         if self.phase != Phase::Ended {
@@ -257,6 +363,7 @@ impl Call {
         while let Some(digit) = self.caller.poll_digit() {
             self.on_digit(now, digit);
         }
+        self.listen(now, &heard);
         if self.flow.poll_timeout().is_some_and(|t| t <= now) {
             self.flow.handle(now, FlowEvent::Tick);
             self.drain_flow(now);
@@ -318,6 +425,51 @@ impl Call {
 
     pub fn poll_output(&mut self) -> Option<CallOutput> {
         self.outputs.pop_front()
+    }
+
+    /// Feeds the caller's frame to the listener, if the flow listens.
+    fn listen(&mut self, now: Instant, heard: &Frame) {
+        let Some((listener, request)) = &mut self.listener else {
+            return;
+        };
+        let Some(event) = listener.handle_frame(now, heard) else {
+            return;
+        };
+        let recognise = |turn, partial, audio| CallOutput::Recognise {
+            turn,
+            partial,
+            audio,
+            grammar: request.grammar.clone(),
+            hints: request.hints.clone(),
+            language: self.language.clone(),
+        };
+        match event {
+            TurnEvent::Started { turn } => {
+                self.last_turn = turn;
+                self.flow.handle(now, FlowEvent::SpeechStarted);
+                self.drain_flow(now);
+            }
+            TurnEvent::Partial { turn, audio } => {
+                let output = recognise(turn, true, audio);
+                self.outputs.push_back(output);
+            }
+            TurnEvent::Ended {
+                turn,
+                audio,
+                speech_start,
+                speech_end,
+                decided_at,
+            } => {
+                let output = recognise(turn, false, audio);
+                self.outputs.push_back(output);
+                self.pending_turn = Some(PendingTurn {
+                    turn,
+                    speech_start,
+                    speech_end,
+                    decided_at,
+                });
+            }
+        }
     }
 
     fn media_timed_out(&self, now: Instant) -> bool {
@@ -431,6 +583,24 @@ impl Call {
                         self.pending_transfer = Some((target, timeout, refer));
                     }
                 }
+                FlowAction::Listen(request) if self.speech => {
+                    let settings = ListenSettings {
+                        end_silence: request.end_silence,
+                        denoise: request.denoise,
+                        partial_every: PARTIAL_EVERY,
+                    };
+                    match Listener::new(now, settings, self.last_turn) {
+                        Ok(listener) => self.listener = Some((listener, request)),
+                        Err(e) => tracing::error!(error = %e, "cannot listen"),
+                    }
+                }
+                // Without a model the flow hears no speech and goes on with keys.
+                FlowAction::Listen(_) => {}
+                FlowAction::StopListening => {
+                    self.listener = None;
+                    self.pending_turn = None;
+                }
+                FlowAction::Note { kind, detail } => self.event(kind, detail),
                 FlowAction::Hangup { cause } => self.hang_up(&cause),
             }
         }
@@ -542,9 +712,12 @@ cause = "flow.hangup"
             leg,
             run,
             Arc::new(prompts),
-            "en",
-            true,
-            Duration::from_secs(30),
+            CallSettings {
+                language: "en".into(),
+                record: true,
+                media_timeout: Duration::from_secs(30),
+                speech: false,
+            },
         )
     }
 

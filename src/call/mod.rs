@@ -5,4 +5,4 @@ pub mod leg;
 pub mod machine;
 
 pub use leg::{Leg, LegMedia};
-pub use machine::{Call, CallOutput, LegId};
+pub use machine::{Call, CallOutput, CallSettings, LegId, Recognition};

@@ -1,3 +1,5 @@
 //! Subcommands other than `serve` (which is `runtime::serve`).
 
 pub mod calls;
+pub mod eval;
+pub mod transcribe;

@@ -14,11 +14,14 @@
 //! next = "menu"
 //! ```
 //!
-//! Kinds: `play`, `menu`, `collect`, `set`, `branch`, `transfer`, `record`, `hangup`. Every field
-//! is described on the typed struct of its kind below. `dialogue::FlowRun` runs a parsed flow;
-//! this module only reads and checks it. To add a kind, see `dialogue` (the module doc).
+//! Kinds: `play`, `menu`, `collect`, `listen`, `set`, `branch`, `transfer`, `record`, `hangup`.
+//! Every field is described on the typed struct of its kind below. `menu` and `collect` also take
+//! the caller's speech when given a `speech = { grammar = "..." }` table ([`SpeechInput`]);
+//! `listen` always does. `dialogue::FlowRun` runs a parsed flow; this module only reads and
+//! checks it. To add a kind, see `dialogue` (the module doc).
 
 mod parse;
+mod speech;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -113,6 +116,16 @@ impl Flow {
         names
     }
 
+    /// Every grammar the flow's nodes listen with, so the caller can check that
+    /// `grammars/<language>/<name>.grxml` exists for each at start.
+    pub fn grammar_names(&self) -> BTreeSet<&str> {
+        self.nodes
+            .values()
+            .filter_map(|node| node.kind.speech())
+            .filter_map(|speech| speech.grammar.as_deref())
+            .collect()
+    }
+
     /// Every transfer target, so the caller can check that agents and queues exist.
     pub fn transfer_targets(&self) -> Vec<&TransferTarget> {
         self.nodes
@@ -141,6 +154,7 @@ pub enum NodeKind {
     Play(PlayNode),
     Menu(MenuNode),
     Collect(CollectNode),
+    Listen(ListenNode),
     Set(SetNode),
     Branch(BranchNode),
     Transfer(TransferNode),
@@ -155,6 +169,7 @@ impl NodeKind {
             NodeKind::Play(_) => "play",
             NodeKind::Menu(_) => "menu",
             NodeKind::Collect(_) => "collect",
+            NodeKind::Listen(_) => "listen",
             NodeKind::Set(_) => "set",
             NodeKind::Branch(_) => "branch",
             NodeKind::Transfer(_) => "transfer",
@@ -169,12 +184,23 @@ impl NodeKind {
             NodeKind::Play(n) => vec![&n.prompt],
             NodeKind::Menu(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
             NodeKind::Collect(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
+            NodeKind::Listen(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
             NodeKind::Set(_) | NodeKind::Branch(_) => vec![],
             NodeKind::Transfer(n) => vec![&n.announce],
             NodeKind::Record(n) => vec![&n.prompt],
             NodeKind::Hangup(n) => vec![&n.prompt],
         };
         lists.into_iter().flatten().collect()
+    }
+
+    /// How the node listens to the caller, if it does.
+    pub fn speech(&self) -> Option<&SpeechInput> {
+        match self {
+            NodeKind::Menu(n) => n.speech.as_ref(),
+            NodeKind::Collect(n) => n.speech.as_ref(),
+            NodeKind::Listen(n) => Some(&n.speech),
+            _ => None,
+        }
     }
 }
 
@@ -188,7 +214,7 @@ pub struct PlayNode {
     pub next: NodeName,
 }
 
-/// Plays a prompt and waits for one key.
+/// Plays a prompt and waits for one key, or, with `speech`, for the caller to say a choice.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MenuNode {
     pub prompt: Vec<PromptItem>,
@@ -204,6 +230,11 @@ pub struct MenuNode {
     pub timeout_prompt: Vec<PromptItem>,
     /// Where to go when attempts run out; none hangs up with `flow.no_input`.
     pub on_failure: Option<NodeName>,
+    /// Listen while the menu is current (grammar required). A spoken choice is the grammar's
+    /// interpretation: found in `speech_options`, or equal to an option's key (`"1"`).
+    pub speech: Option<SpeechInput>,
+    /// Interpretation (`"order"`) to node; only with `speech`. Looked up before the keys.
+    pub speech_options: BTreeMap<String, NodeName>,
 }
 
 /// Plays a prompt and collects a digit string into a variable.
@@ -228,6 +259,52 @@ pub struct CollectNode {
     pub next: NodeName,
     /// Where to go when attempts run out; none hangs up with `flow.no_input`.
     pub on_failure: Option<NodeName>,
+    /// Listen too (grammar required): an interpretation of `min_digits..=max_digits` digits
+    /// fills `var` as if typed.
+    pub speech: Option<SpeechInput>,
+}
+
+/// Plays a prompt and recognises what the caller says into a variable; keys may answer too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenNode {
+    pub prompt: Vec<PromptItem>,
+    /// Required. `speech.retries` does not apply: the node's own `retries` counts every attempt.
+    pub speech: SpeechInput,
+    /// Receives the grammar's interpretation, or the text without a grammar; `<var>_text` the
+    /// recognised text and `<var>_confidence` the confidence with two decimals (`0.87`).
+    pub var: VarName,
+    /// Wait for speech (or a key) after the prompt ends. Default 5 s.
+    pub timeout: Duration,
+    /// Further attempts after the first one fails (no match, timeout, bad keys). Default 2.
+    pub retries: u32,
+    pub invalid_prompt: Vec<PromptItem>,
+    pub timeout_prompt: Vec<PromptItem>,
+    pub next: NodeName,
+    /// Where to go when attempts run out; none hangs up with `flow.no_input`.
+    pub on_failure: Option<NodeName>,
+    /// Digits ended by `#` also answer (into `var` alone). Default true.
+    pub keys: bool,
+}
+
+/// How a node listens to the caller: `speech = { grammar = "order_number", min_confidence = 0.6 }`.
+/// Recognition itself (denoise, endpointing, whisper, grammar matching) is the driver's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeechInput {
+    /// `grammars/<language>/<grammar>.grxml` (lower-case letters, digits, `-`, `_`): constrains
+    /// recognition, and its `out` is the interpretation a node acts on. Required on `menu` and
+    /// `collect`; a `listen` node without one takes the text as it was heard.
+    pub grammar: Option<String>,
+    /// Words the recogniser should expect (names, products). At most 500 characters.
+    pub hints: Option<String>,
+    /// Silence that ends the caller's turn (`end_silence_ms`, 100 to 10000). Default 500 ms.
+    pub end_silence: Duration,
+    /// A result less sure than this (0 to 1) is no match. Default 0.5.
+    pub min_confidence: f32,
+    /// Suppress noise before recognition. Default true.
+    pub denoise: bool,
+    /// Failed speech attempts after which a menu or collect stops listening and takes keys only
+    /// (at least 1). Default 1. Not allowed on a `listen` node.
+    pub retries: u32,
 }
 
 /// Sets variables to fixed strings, then goes on.
@@ -584,6 +661,8 @@ retries = 1
 invalid_prompt = "invalid"
 timeout_prompt = ["timeout", "sorry"]
 on_failure = "bye"
+speech = { grammar = "menu", min_confidence = 0.7, retries = 2 }
+speech_options = { question = "ask", goodbye = "bye" }
 
 [nodes.ask]
 kind = "collect"
@@ -596,8 +675,22 @@ first_digit_timeout_ms = 7000
 inter_digit_timeout_ms = 2000
 retries = 3
 invalid_prompt = "invalid"
+next = "name"
+on_failure = "bye"
+speech = { grammar = "order_number", end_silence_ms = 900 }
+
+[nodes.name]
+kind = "listen"
+prompt = "say-name"
+speech = { hints = "Kefu", denoise = false }
+var = "name"
+timeout_ms = 3000
+retries = 1
+invalid_prompt = "invalid"
+timeout_prompt = "timeout"
 next = "mark"
 on_failure = "bye"
+keys = false
 
 [nodes.mark]
 kind = "set"
@@ -665,6 +758,18 @@ cause = "flow.done"
                 invalid_prompt: vec![prompt("invalid")],
                 timeout_prompt: vec![prompt("timeout"), prompt("sorry")],
                 on_failure: Some(name("bye")),
+                speech: Some(SpeechInput {
+                    grammar: Some("menu".to_string()),
+                    hints: None,
+                    end_silence: Duration::from_millis(500),
+                    min_confidence: 0.7,
+                    denoise: true,
+                    retries: 2,
+                }),
+                speech_options: BTreeMap::from([
+                    ("goodbye".to_string(), name("bye")),
+                    ("question".to_string(), name("ask")),
+                ]),
             })
         );
         assert_eq!(
@@ -680,9 +785,43 @@ cause = "flow.done"
                 retries: 3,
                 invalid_prompt: vec![prompt("invalid")],
                 timeout_prompt: vec![],
+                next: name("name"),
+                on_failure: Some(name("bye")),
+                speech: Some(SpeechInput {
+                    grammar: Some("order_number".to_string()),
+                    hints: None,
+                    end_silence: Duration::from_millis(900),
+                    min_confidence: 0.5,
+                    denoise: true,
+                    retries: 1,
+                }),
+            })
+        );
+        assert_eq!(
+            kind("name"),
+            &NodeKind::Listen(ListenNode {
+                prompt: vec![prompt("say-name")],
+                speech: SpeechInput {
+                    grammar: None,
+                    hints: Some("Kefu".to_string()),
+                    end_silence: Duration::from_millis(500),
+                    min_confidence: 0.5,
+                    denoise: false,
+                    retries: 1,
+                },
+                var: VarName::new("name").expect("valid"),
+                timeout: Duration::from_millis(3000),
+                retries: 1,
+                invalid_prompt: vec![prompt("invalid")],
+                timeout_prompt: vec![prompt("timeout")],
                 next: name("mark"),
                 on_failure: Some(name("bye")),
+                keys: false,
             })
+        );
+        assert_eq!(
+            flow.grammar_names().into_iter().collect::<Vec<_>>(),
+            ["menu", "order_number"]
         );
         let NodeKind::Set(set) = kind("mark") else {
             panic!("mark is a set node")
@@ -739,7 +878,7 @@ cause = "flow.done"
             [
                 "ask", "bye", "digit-0", "digit-1", "digit-2", "digit-3", "digit-4", "digit-5",
                 "digit-6", "digit-7", "digit-8", "digit-9", "hash", "hello", "hold", "invalid",
-                "main", "sorry", "star", "timeout"
+                "main", "say-name", "sorry", "star", "timeout"
             ]
         );
     }

@@ -16,6 +16,12 @@ pub use dialplan::Dialplan;
 pub use flow::Flow;
 pub use server::ServerConfig;
 
+use crate::speech::grammar::{GrammarError, GrammarSet};
+
+/// The grammars compiled into the binary, as (`<lang>/<file name>`, bytes).
+const EMBEDDED_GRAMMARS: &[(&str, &[u8])] =
+    include!(concat!(env!("OUT_DIR"), "/embedded_grammars.rs"));
+
 /// The demo configuration compiled into the binary.
 const EMBEDDED_SERVER: &str = include_str!("../../sip-config/kefu.toml");
 const EMBEDDED_DIALPLAN: &str = include_str!("../../sip-config/dialplan.toml");
@@ -45,6 +51,17 @@ pub enum ConfigError {
     /// The dialplan is broken.
     #[error(transparent)]
     Dialplan(#[from] dialplan::DialplanError),
+    /// A grammar file is broken (boxed: the grammar errors are large and rare).
+    #[error(transparent)]
+    Grammar(Box<GrammarError>),
+    /// A flow listens with a grammar that no file provides.
+    #[error("{}: grammar \"{name}\" for language {lang} is not in {where_}", file.display())]
+    MissingGrammar {
+        file: PathBuf,
+        lang: String,
+        name: String,
+        where_: String,
+    },
 }
 
 /// Command-line flags that override the files.
@@ -57,6 +74,7 @@ pub struct Overrides {
     pub rtp_ports: Option<String>,
     pub max_calls: Option<usize>,
     pub shutdown_grace_s: Option<u64>,
+    pub model: Option<String>,
 }
 
 /// Everything `kefu serve` runs with.
@@ -68,6 +86,8 @@ pub struct Config {
     /// Where prompts are read from: `voices/prompts/` next to the config folder, or `None` for
     /// the prompts embedded in the binary.
     pub prompts_dir: Option<PathBuf>,
+    /// Speech grammars: `grammars/` next to the config folder, else the embedded ones.
+    pub grammars: Arc<GrammarSet>,
     /// Where the configuration came from, for the start-up log line.
     pub origin: String,
 }
@@ -98,6 +118,9 @@ impl Config {
         if let Some(g) = overrides.shutdown_grace_s {
             s.limits.shutdown_grace_s = g;
         }
+        if let Some(model) = &overrides.model {
+            s.speech.model = model.clone();
+        }
         if let Some(ports) = &overrides.rtp_ports {
             server::parse_port_range(ports)?;
             s.rtp.ports = ports.clone();
@@ -119,11 +142,22 @@ impl Config {
         let flows = flow::load_flows(&dir.join("flows"))?;
         let dialplan = dialplan::load_dialplan(&dir.join("dialplan.toml"), flows.keys())?;
         let prompts = dir.join("../voices/prompts");
+        let grammars_dir = dir.join("../grammars");
+        let (grammars, where_) = if grammars_dir.is_dir() {
+            (
+                GrammarSet::load_dir(&grammars_dir)?,
+                grammars_dir.display().to_string(),
+            )
+        } else {
+            (embedded_grammars()?, "the embedded grammars".into())
+        };
+        check_grammars(&flows, &grammars, &where_)?;
         Ok(Config {
             server,
             dialplan,
             flows,
             prompts_dir: prompts.is_dir().then_some(prompts),
+            grammars: Arc::new(grammars),
             origin: file.display().to_string(),
         })
     }
@@ -136,14 +170,66 @@ impl Config {
             Path::new("sip-config/dialplan.toml"),
             flows.keys(),
         )?;
+        let grammars = embedded_grammars()?;
+        check_grammars(&flows, &grammars, "the embedded grammars")?;
         Ok(Config {
             server,
             dialplan,
             flows,
             prompts_dir: None,
+            grammars: Arc::new(grammars),
             origin: "embedded defaults".into(),
         })
     }
+}
+
+/// The grammars a command outside `serve` uses: `./grammars/` when run in a kefu folder, else
+/// the embedded ones.
+pub fn local_grammars() -> Result<GrammarSet, GrammarError> {
+    let dir = Path::new("grammars");
+    if dir.is_dir() {
+        GrammarSet::load_dir(dir)
+    } else {
+        embedded_grammars()
+    }
+}
+
+impl From<GrammarError> for ConfigError {
+    fn from(e: GrammarError) -> Self {
+        ConfigError::Grammar(Box::new(e))
+    }
+}
+
+fn embedded_grammars() -> Result<GrammarSet, GrammarError> {
+    let texts: Vec<(&str, &str, &str)> = EMBEDDED_GRAMMARS
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let (lang, file) = path.split_once('/')?;
+            Some((lang, file, std::str::from_utf8(bytes).ok()?))
+        })
+        .collect();
+    GrammarSet::from_sources(texts)
+}
+
+/// Every grammar a flow listens with exists for the flow's language.
+fn check_grammars(
+    flows: &BTreeMap<String, Arc<Flow>>,
+    grammars: &GrammarSet,
+    where_: &str,
+) -> Result<(), ConfigError> {
+    for flow in flows.values() {
+        for name in flow.grammar_names() {
+            if grammars.get(&flow.language, name).is_none() {
+                return Err(ConfigError::MissingGrammar {
+                    file: flow.file.clone(),
+                    lang: flow.language.clone(),
+                    name: name.to_owned(),
+                    where_: where_.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -155,6 +241,14 @@ mod tests {
         let c = Config::embedded().expect("the embedded demo is valid");
         assert_eq!(c.dialplan.route("12345"), Some("hotline"));
         assert!(c.flows.contains_key("hotline"));
+        assert_eq!(
+            c.grammars.len(),
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars/en"))
+                .expect("grammars/en")
+                .count()
+                * 2,
+            "every grammar of the repository is embedded, en and zh alike"
+        );
     }
 
     #[test]
@@ -166,6 +260,8 @@ mod tests {
         })
         .expect("sip-config/ is valid");
         assert!(c.prompts_dir.is_some());
+        assert!(c.grammars.get("en", "order_number").is_some());
+        assert!(c.grammars.get("zh", "order_number").is_some());
     }
 
     #[test]

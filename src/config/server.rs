@@ -18,6 +18,7 @@ pub struct ServerConfig {
     pub rtp: RtpSection,
     pub data: DataSection,
     pub limits: LimitsSection,
+    pub speech: SpeechSection,
     /// Agent phones allowed to REGISTER (digest credentials).
     pub agents: Vec<AgentAccount>,
     /// Named groups of agents that `transfer` nodes can target as `queue:<name>`.
@@ -119,6 +120,30 @@ impl Default for DataSection {
     fn default() -> Self {
         DataSection {
             dir: PathBuf::from("data"),
+        }
+    }
+}
+
+/// Speech recognition. Without a model kefu runs keypad-only and says how to install one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechSection {
+    /// A whisper model installed with `kefu models` (a name such as `tiny.en`, looked up in
+    /// `<data dir>/models/`) or the path of a ggml file.
+    pub model: String,
+    /// Decodes that run at once, each with its own whisper state; 0 picks cores / threads.
+    pub workers: usize,
+    /// Threads of one decode. Default 1: ggml's threads spin waiting for each other, so on a
+    /// server busy with calls more threads per decode are slower, not faster.
+    pub threads_per_worker: usize,
+}
+
+impl Default for SpeechSection {
+    fn default() -> Self {
+        SpeechSection {
+            model: "tiny.en".into(),
+            workers: 0,
+            threads_per_worker: 1,
         }
     }
 }

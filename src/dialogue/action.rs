@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use crate::config::flow::{NodeName, PromptRef, TransferTarget};
 
@@ -21,6 +22,15 @@ pub enum FlowEvent {
     TransferEnded(TransferOutcome),
     /// The last `StartRecording` is over and its file is complete.
     RecordingFinished { path: String, seconds: f32 },
+    /// While listening: the caller began a turn. Exactly one `Heard` or `SpeechFailed` follows
+    /// for it, unless `StopListening` comes first.
+    SpeechStarted,
+    /// While listening: the caller's turn, recognised. A turn with nothing in it (a cough, a
+    /// click) may be reported as a `Heard` with empty text: a false start that costs nothing.
+    Heard(Heard),
+    /// While listening: the caller's turn could not be recognised (decoder error, overload).
+    /// The node treats it as no match; the reason goes to the call record as a `Note`.
+    SpeechFailed { reason: String },
     /// The instant from `poll_timeout()` has been reached.
     Tick,
 }
@@ -42,8 +52,9 @@ pub enum FlowAction {
     /// The flow moved to this node (the call record keeps the path).
     NodeEntered { name: NodeName },
     /// Play these prompts one after the other, then report `PlaybackFinished`. Never sent while
-    /// another play is running. `interruptible`: the caller may cut it short (the flow itself
-    /// handles keys; this tells the driver whether caller speech may too).
+    /// another play is running. `interruptible`: the caller may cut it short. The flow itself
+    /// handles keys and, while it listens, `SpeechStarted` (it sends `StopPlayback`); the flag
+    /// tells a driver that detects speech when nothing listens whether it may stop the play.
     Play {
         prompts: Vec<PromptRef>,
         interruptible: bool,
@@ -59,6 +70,16 @@ pub enum FlowAction {
     },
     /// Finish the running recording; `RecordingFinished` follows.
     StopRecording,
+    /// From now on recognise the caller's turns and report them (`SpeechStarted`, then `Heard`
+    /// or `SpeechFailed`), also while a play runs, until `StopListening`. Never sent while
+    /// listening; the flow always sends `StopListening` before it enters another node or hangs
+    /// up.
+    Listen(ListenRequest),
+    /// Stop recognising. Drop any turn in progress: no speech report for it may follow.
+    StopListening,
+    /// Something for the call's timeline that is no request: `kind` is a stable word, `detail`
+    /// free text. Sent as `speech_failed` with the driver's reason after `SpeechFailed`.
+    Note { kind: &'static str, detail: String },
     /// Play `announce` to the caller, then ring `target` for up to `timeout_ms` and bridge the
     /// call if answered (or, with `refer`, ask the caller's side to call `target` itself);
     /// report `TransferEnded` once that is over.
@@ -71,6 +92,35 @@ pub enum FlowAction {
     /// End the call (stopping whatever plays or records). The flow is finished.
     Hangup { cause: EndCause },
 }
+
+/// How to recognise the caller's turns, from the node's `speech` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenRequest {
+    /// Grammar name, e.g. `order_number`: `grammars/<flow language>/<name>.grxml`. Without one
+    /// the text is reported as heard, with no interpretation.
+    pub grammar: Option<String>,
+    /// Words the recogniser should expect.
+    pub hints: Option<String>,
+    /// Silence that ends the caller's turn.
+    pub end_silence: Duration,
+    /// Suppress noise before recognition.
+    pub denoise: bool,
+}
+
+/// One recognised turn of the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    /// What was said, as recognised.
+    pub text: String,
+    /// The grammar's semantic result (SISR `out`) as a string, e.g. `10023`, `order`, `yes`;
+    /// `None` without a grammar or when the text does not match it.
+    pub interpretation: Option<String>,
+    /// 0 to 1.
+    pub confidence: f32,
+}
+
+/// The `Note` kind for a `SpeechFailed` report.
+pub const NOTE_SPEECH_FAILED: &str = "speech_failed";
 
 /// A stable end-cause code for the call record, such as `flow.hangup`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

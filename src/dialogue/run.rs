@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::config::flow::{Flow, NodeName, is_dtmf_key};
 use crate::dialogue::action::{EndCause, FlowAction, FlowEvent, Vars};
+use crate::dialogue::hearing::HeardEntry;
 use crate::dialogue::step::{Cx, NodeStep, Step, step_for};
 
 /// Nodes one input may pass through before the flow is judged to be going round in circles.
@@ -82,6 +83,11 @@ impl FlowRun {
             }
             FlowEvent::PlaybackFinished if !self.cx.playback_finished() => return,
             FlowEvent::RecordingFinished { .. } if !self.cx.recording_finished() => return,
+            FlowEvent::SpeechStarted | FlowEvent::Heard(_) | FlowEvent::SpeechFailed { .. }
+                if !self.cx.is_listening() =>
+            {
+                return;
+            }
             FlowEvent::Tick => {
                 if self.cx.timer().is_none_or(|at| now < at) {
                     return;
@@ -127,9 +133,16 @@ impl FlowRun {
         &self.path
     }
 
-    /// Every key the caller pressed, in order.
+    /// Every key the caller pressed, in order. Speech is not in it, even where it filled a
+    /// variable as if typed: see [`heard`](Self::heard).
     pub fn digits(&self) -> &str {
         &self.digits
+    }
+
+    /// Every turn recognised while a node listened (false starts aside), in order, with whether
+    /// the node accepted it.
+    pub fn heard(&self) -> &[HeardEntry] {
+        self.cx.heard()
     }
 
     /// The end cause once the flow has hung up.
@@ -160,8 +173,11 @@ impl FlowRun {
                 return;
             };
             let mut step = step_for(&config.kind);
+            // The node being left may have listened; the next one asks again if it listens.
+            self.cx.stop_listening();
             self.path.push(node.clone());
             self.cx.clear_timer();
+            self.cx.set_node(node.clone());
             self.cx.push(FlowAction::NodeEntered { name: node });
             match step.enter(now, &mut self.cx) {
                 Step::Stay => {
@@ -184,6 +200,7 @@ impl FlowRun {
     fn end(&mut self, cause: EndCause) {
         self.step = None;
         self.cx.clear_timer();
+        self.cx.stop_listening();
         self.cx.push(FlowAction::Hangup {
             cause: cause.clone(),
         });
@@ -200,8 +217,9 @@ mod tests {
 
     use super::*;
     use crate::config::flow::{Node, NodeKind, SetNode};
-    use crate::dialogue::TransferOutcome;
-    use crate::dialogue::testkit::{Sim, entered, hangup, play};
+    use crate::dialogue::FlowAction::StopListening;
+    use crate::dialogue::testkit::{Sim, entered, hangup, listen, play};
+    use crate::dialogue::{Heard, TransferOutcome};
 
     const LOOP: &str = r#"
 start = "a"
@@ -315,6 +333,70 @@ retries = 5
     }
 
     #[test]
+    fn speech_reports_while_nothing_listens_are_ignored() {
+        let mut sim = Sim::new(TIMED);
+        assert_eq!(sim.speech_started(0), [], "before start");
+        sim.start();
+        assert_eq!(sim.speech_started(500), [], "the menu takes no speech");
+        assert_eq!(sim.heard(900, "one", Some("1"), 1.0), []);
+        assert_eq!(sim.speech_failed(1000, "broken"), []);
+        assert!(sim.run.heard().is_empty());
+        assert_eq!(sim.run.path().len(), 1);
+    }
+
+    const LISTENING: &str = r#"
+max_duration_s = 10
+start = "ask"
+[nodes.ask]
+kind = "listen"
+prompt = "ask"
+speech = { grammar = "yes_no" }
+var = "answer"
+next = "again"
+[nodes.again]
+kind = "listen"
+prompt = "again"
+speech = { grammar = "yes_no" }
+var = "again"
+next = "ask"
+"#;
+
+    #[test]
+    fn the_run_stops_listening_between_nodes_and_before_the_end() {
+        let mut sim = Sim::new(LISTENING);
+        sim.start();
+        assert_eq!(
+            sim.say(1000, 1500, "yes", Some("yes"), 0.9),
+            [
+                FlowAction::StopPlayback,
+                StopListening,
+                entered("again"),
+                listen(Some("yes_no"), 500),
+                play(&["again"], true)
+            ]
+        );
+        assert_eq!(
+            sim.run_until(10_000),
+            [
+                (10_000, StopListening),
+                (10_000, hangup("flow.max_duration"))
+            ]
+        );
+        let heard: Vec<_> = sim.run.heard().iter().map(|h| h.node.as_str()).collect();
+        assert_eq!(heard, ["ask"]);
+        assert_eq!(
+            sim.run.heard()[0],
+            HeardEntry {
+                node: NodeName::new("ask").expect("valid"),
+                text: "yes".to_string(),
+                interpretation: Some("yes".to_string()),
+                confidence: 0.9,
+                accepted: true,
+            }
+        );
+    }
+
+    #[test]
     fn keys_are_normalised_and_unknown_ones_dropped() {
         let mut sim = Sim::new(TIMED);
         sim.start();
@@ -375,7 +457,23 @@ retries = 5
         Wait,
         Transfer(u8),
         RecordEnds,
+        Speaks,
+        Heard(usize),
+        SpeechFails,
     }
+
+    /// What the caller may be heard as: menu words, an order number, a key, low confidence,
+    /// no match, a false start.
+    const HEARD: &[(&str, Option<&str>, f32)] = &[
+        ("order", Some("order"), 0.9),
+        ("returns", Some("returns"), 0.8),
+        ("a person please", Some("agent"), 0.7),
+        ("one two three four five", Some("12345"), 0.9),
+        ("one", Some("1"), 0.9),
+        ("order", Some("order"), 0.2),
+        ("what", None, 0.9),
+        ("", None, 0.0),
+    ];
 
     fn input() -> impl Strategy<Value = Input> {
         prop_oneof![
@@ -385,6 +483,9 @@ retries = 5
             Just(Input::Wait),
             (0u8..4).prop_map(Input::Transfer),
             Just(Input::RecordEnds),
+            Just(Input::Speaks),
+            (0..HEARD.len()).prop_map(Input::Heard),
+            Just(Input::SpeechFails),
         ]
     }
 
@@ -393,7 +494,8 @@ retries = 5
     proptest! {
         /// Against the demo hotline, any sequence of reports keeps the promises of the action
         /// contract: no play starts while one runs, `StopPlayback` only stops a running play,
-        /// time never runs backwards, and nothing follows `Hangup`.
+        /// no `Listen` while listening, `StopListening` only while listening and always before
+        /// the next node or the end, time never runs backwards, and nothing follows `Hangup`.
         #[test]
         fn the_action_contract_holds_for_any_caller(
             inputs in proptest::collection::vec((0u64..3000, input()), 0..80),
@@ -403,10 +505,22 @@ retries = 5
             let mut playing = false;
             let mut recording = false;
             let mut ended = false;
+            let mut listening = false;
             let mut check = |actions: Vec<FlowAction>, playing: &mut bool, recording: &mut bool| -> Result<(), TestCaseError> {
                 for action in actions {
                     prop_assert!(!ended, "action after hangup: {:?}", action);
                     match action {
+                        FlowAction::Listen(_) => {
+                            prop_assert!(!listening, "listen while listening");
+                            listening = true;
+                        }
+                        FlowAction::StopListening => {
+                            prop_assert!(listening, "stop listening without a listen");
+                            listening = false;
+                        }
+                        FlowAction::NodeEntered { .. } => {
+                            prop_assert!(!listening, "a node entered while the last one listens");
+                        }
                         FlowAction::Play { .. } => {
                             prop_assert!(!*playing, "play over a running play");
                             *playing = true;
@@ -422,7 +536,10 @@ retries = 5
                         FlowAction::Transfer { .. } => {
                             prop_assert!(!*playing, "transfer over a running play");
                         }
-                        FlowAction::Hangup { .. } => ended = true,
+                        FlowAction::Hangup { .. } => {
+                            prop_assert!(!listening, "hangup while listening");
+                            ended = true;
+                        }
                         _ => {}
                     }
                 }
@@ -461,6 +578,16 @@ retries = 5
                         recording = false;
                         sim.event(now, FlowEvent::RecordingFinished { path: "m.wav".to_string(), seconds: 3.0 })
                     }
+                    Input::Speaks => sim.speech_started(now),
+                    Input::Heard(i) => {
+                        let (text, interpretation, confidence) = HEARD[i];
+                        sim.event(now, FlowEvent::Heard(Heard {
+                            text: text.to_string(),
+                            interpretation: interpretation.map(str::to_string),
+                            confidence,
+                        }))
+                    }
+                    Input::SpeechFails => sim.speech_failed(now, "decode error"),
                     _ => vec![],
                 };
                 check(actions, &mut playing, &mut recording)?;

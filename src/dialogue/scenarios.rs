@@ -1,13 +1,23 @@
 //! Scripted calls to the demo hotline (`sip-config/flows/hotline.toml`) with exact instants.
 
 use crate::config::flow::{PromptRef, TransferTarget};
-use crate::dialogue::FlowAction::{StartRecording, StopPlayback};
-use crate::dialogue::testkit::{Sim, entered, hangup, play};
+use crate::dialogue::FlowAction::{StartRecording, StopListening, StopPlayback};
+use crate::dialogue::testkit::{Sim, entered, hangup, listen, play, speech_failed_note};
 use crate::dialogue::{FlowAction, FlowEvent, TransferOutcome};
 
 const HOTLINE: &str = include_str!("../../sip-config/flows/hotline.toml");
 
-/// Answered at t=0; the greeting ends at 2.5 s and the menu prompt starts.
+/// The menu's `Listen`.
+fn listen_menu() -> FlowAction {
+    listen(Some("hotline_menu"), 500)
+}
+
+/// The order number's `Listen`.
+fn listen_order() -> FlowAction {
+    listen(Some("order_number"), 1000)
+}
+
+/// Answered at t=0; the greeting ends at 2.5 s and the menu prompt starts, listening.
 fn at_the_menu() -> Sim {
     let mut sim = Sim::new(HOTLINE);
     assert_eq!(
@@ -16,7 +26,7 @@ fn at_the_menu() -> Sim {
     );
     assert_eq!(
         sim.played(2500),
-        [entered("menu"), play(&["main-menu"], true)]
+        [entered("menu"), listen_menu(), play(&["main-menu"], true)]
     );
     sim
 }
@@ -39,7 +49,13 @@ fn order_number_is_collected_read_back_and_back_to_the_menu() {
     let mut sim = at_the_menu();
     assert_eq!(
         sim.digit(4200, '1'),
-        [StopPlayback, entered("order"), play(&["order-ask"], true)]
+        [
+            StopPlayback,
+            StopListening,
+            entered("order"),
+            listen_order(),
+            play(&["order-ask"], true)
+        ]
     );
     sim.played(7000);
     assert_eq!(sim.timeout_ms(), Some(13_000), "6 s for the first digit");
@@ -48,6 +64,7 @@ fn order_number_is_collected_read_back_and_back_to_the_menu() {
     assert_eq!(
         sim.digit(10_500, '#'),
         [
+            StopListening,
             entered("order-readback"),
             play(
                 &[
@@ -70,7 +87,12 @@ fn order_number_is_collected_read_back_and_back_to_the_menu() {
     );
     assert_eq!(
         sim.digit(17_000, '*'),
-        [StopPlayback, entered("menu"), play(&["main-menu"], true)]
+        [
+            StopPlayback,
+            entered("menu"),
+            listen_menu(),
+            play(&["main-menu"], true)
+        ]
     );
     assert_eq!(
         path(&sim),
@@ -104,7 +126,9 @@ fn order_number_too_short_twice_then_silence_goes_back_to_the_menu() {
     assert_eq!(
         sim.run_until(26_000),
         [
+            (26_000, StopListening),
             (26_000, entered("menu")),
+            (26_000, listen_menu()),
             (26_000, play(&["main-menu"], true))
         ]
     );
@@ -117,7 +141,11 @@ fn returns_policy_then_the_menu_again() {
     assert_eq!(sim.timeout_ms(), Some(14_000));
     assert_eq!(
         sim.digit(10_000, '2'),
-        [entered("returns"), play(&["returns-policy"], true)]
+        [
+            StopListening,
+            entered("returns"),
+            play(&["returns-policy"], true)
+        ]
     );
     assert_eq!(
         sim.timeout_ms(),
@@ -126,7 +154,7 @@ fn returns_policy_then_the_menu_again() {
     );
     assert_eq!(
         sim.played(22_000),
-        [entered("menu"), play(&["main-menu"], true)]
+        [entered("menu"), listen_menu(), play(&["main-menu"], true)]
     );
 }
 
@@ -150,7 +178,7 @@ fn busy_agents_lead_to_a_message_and_goodbye() {
     let mut sim = at_the_menu();
     assert_eq!(
         sim.digit(3000, '0'),
-        [StopPlayback, entered("agent"), transfer()]
+        [StopPlayback, StopListening, entered("agent"), transfer()]
     );
     assert_eq!(
         sim.event(33_000, FlowEvent::TransferEnded(TransferOutcome::NoAnswer)),
@@ -223,6 +251,7 @@ fn a_silent_caller_hears_the_menu_three_times_then_goodbye() {
     assert_eq!(
         sim.run_until(38_000),
         [
+            (38_000, StopListening),
             (38_000, entered("goodbye")),
             (38_000, play(&["goodbye"], false))
         ]
@@ -239,5 +268,145 @@ fn the_hotline_never_outlives_its_maximum_duration() {
     assert_eq!(
         sim.run_until(3_600_000),
         [(3_600_000, hangup("flow.max_duration"))]
+    );
+}
+
+#[test]
+fn a_caller_says_order_during_the_menu_then_says_the_number() {
+    let mut sim = at_the_menu();
+    // The menu prompt stops at the instant the caller starts talking.
+    assert_eq!(sim.speech_started(3400), [StopPlayback]);
+    assert_eq!(
+        sim.timeout_ms(),
+        Some(3_600_000),
+        "no menu timeout while talking"
+    );
+    assert_eq!(
+        sim.heard(4600, "where is my order", Some("order"), 0.86),
+        [
+            StopListening,
+            entered("order"),
+            listen_order(),
+            play(&["order-ask"], true)
+        ]
+    );
+    sim.played(6500);
+    assert_eq!(sim.timeout_ms(), Some(12_500));
+    assert_eq!(sim.speech_started(7000), []);
+    assert_eq!(
+        sim.heard(10_200, "one zero zero two three", Some("10023"), 0.91),
+        [
+            StopListening,
+            entered("order-readback"),
+            play(
+                &[
+                    "you-entered",
+                    "digit-1",
+                    "digit-0",
+                    "digit-0",
+                    "digit-2",
+                    "digit-3",
+                    "order-noted"
+                ],
+                true
+            )
+        ]
+    );
+    assert_eq!(sim.run.vars()["order_number"], "10023");
+    assert_eq!(sim.run.digits(), "");
+    assert_eq!(
+        sim.heard_log(),
+        [
+            ("menu".to_string(), "order".to_string(), true),
+            ("order".to_string(), "10023".to_string(), true)
+        ]
+    );
+}
+
+#[test]
+fn saying_agent_rings_the_agents() {
+    let mut sim = at_the_menu();
+    sim.played(9000);
+    assert_eq!(
+        sim.say(9800, 10_900, "can I talk to a person", Some("agent"), 0.8),
+        [StopListening, entered("agent"), transfer()]
+    );
+}
+
+#[test]
+fn misheard_twice_the_menu_takes_keys_and_the_prompt_still_plays_again() {
+    let mut sim = at_the_menu();
+    assert_eq!(
+        sim.say(3000, 4000, "erm", None, 0.6),
+        [StopPlayback, play(&["invalid-choice", "main-menu"], true)]
+    );
+    assert_eq!(
+        sim.say(5000, 6000, "order", Some("order"), 0.3),
+        [
+            StopPlayback,
+            StopListening,
+            play(&["invalid-choice", "main-menu"], true)
+        ]
+    );
+    assert_eq!(sim.speech_started(7000), [], "keys only now");
+    assert_eq!(
+        sim.digit(8000, '2'),
+        [
+            StopPlayback,
+            entered("returns"),
+            play(&["returns-policy"], true)
+        ]
+    );
+    assert_eq!(
+        sim.played(20_000),
+        [entered("menu"), listen_menu(), play(&["main-menu"], true)],
+        "a new visit listens again"
+    );
+}
+
+#[test]
+fn speech_during_the_greeting_is_not_heard() {
+    let mut sim = Sim::new(HOTLINE);
+    sim.start();
+    assert_eq!(sim.speech_started(800), []);
+    assert_eq!(sim.heard(1500, "returns", Some("returns"), 0.9), []);
+    assert_eq!(
+        sim.played(2500),
+        [entered("menu"), listen_menu(), play(&["main-menu"], true)]
+    );
+    assert!(sim.run.heard().is_empty());
+}
+
+#[test]
+fn a_failed_recognition_of_the_order_number_asks_again() {
+    let mut sim = at_the_menu();
+    sim.digit(3000, '1');
+    sim.played(6000);
+    sim.speech_started(6500);
+    assert_eq!(
+        sim.speech_failed(9000, "asr: model not loaded"),
+        [
+            speech_failed_note("asr: model not loaded"),
+            play(&["order-invalid", "order-ask"], true)
+        ]
+    );
+    assert_eq!(sim.type_keys(10_000, 300, "4321"), [StopPlayback]);
+    assert_eq!(
+        sim.digit(11_500, '#'),
+        [
+            StopListening,
+            entered("order-readback"),
+            play(
+                &[
+                    "you-entered",
+                    "digit-4",
+                    "digit-3",
+                    "digit-2",
+                    "digit-1",
+                    "order-noted"
+                ],
+                true
+            )
+        ]
     );
 }

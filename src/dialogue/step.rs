@@ -5,10 +5,11 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::config::flow::{NodeKind, NodeName, PromptItem, PromptRef};
-use crate::dialogue::action::{EndCause, FlowAction, FlowEvent, Vars};
+use crate::dialogue::action::{EndCause, FlowAction, FlowEvent, Heard, ListenRequest, Vars};
+use crate::dialogue::hearing::HeardEntry;
 use crate::dialogue::{
-    branch::BranchStep, collect::CollectStep, hangup::HangupStep, menu::MenuStep, play::PlayStep,
-    record::RecordStep, set::SetStep, transfer::TransferStep,
+    branch::BranchStep, collect::CollectStep, hangup::HangupStep, listen::ListenStep,
+    menu::MenuStep, play::PlayStep, record::RecordStep, set::SetStep, transfer::TransferStep,
 };
 
 /// A node kind's behaviour while its node is current. The run creates one per visit, so
@@ -47,6 +48,7 @@ pub(crate) fn step_for(kind: &NodeKind) -> Box<dyn NodeStep> {
         NodeKind::Play(node) => Box::new(PlayStep::new(node.clone())),
         NodeKind::Menu(node) => Box::new(MenuStep::new(node.clone())),
         NodeKind::Collect(node) => Box::new(CollectStep::new(node.clone())),
+        NodeKind::Listen(node) => Box::new(ListenStep::new(node.clone())),
         NodeKind::Set(node) => Box::new(SetStep::new(node.clone())),
         NodeKind::Branch(node) => Box::new(BranchStep::new(node.clone())),
         NodeKind::Transfer(node) => Box::new(TransferStep::new(node.clone())),
@@ -55,8 +57,9 @@ pub(crate) fn step_for(kind: &NodeKind) -> Box<dyn NodeStep> {
     }
 }
 
-/// What a step may read and change: the variables, the action queue, the node's one timer, and
-/// what the driver is doing right now (so that plays never overlap and stale reports are dropped).
+/// What a step may read and change: the variables, the action queue, the node's one timer, the
+/// record of what was heard, and what the driver is doing right now (so that plays and listens
+/// never overlap and stale reports are dropped).
 #[derive(Debug, Default)]
 pub(crate) struct Cx {
     pub(crate) vars: Vars,
@@ -64,6 +67,11 @@ pub(crate) struct Cx {
     timer: Option<Instant>,
     playing: bool,
     recording: bool,
+    /// A `Listen` was sent and no `StopListening` since.
+    listening: bool,
+    /// The current node, for the record of what was heard.
+    node: Option<NodeName>,
+    heard: Vec<HeardEntry>,
     /// Keys that cut a barge-in prompt short, kept for the next menu or collect node. Cleared
     /// when a node that does not take keys becomes current.
     typeahead: String,
@@ -133,6 +141,47 @@ impl Cx {
     /// The driver reported the end of the play; false if no play was running (a stale report).
     pub(crate) fn playback_finished(&mut self) -> bool {
         std::mem::replace(&mut self.playing, false)
+    }
+
+    /// Asks the driver to listen; nothing if it already does (one listen at a time).
+    pub(crate) fn listen(&mut self, request: ListenRequest) {
+        if !self.listening {
+            self.listening = true;
+            self.push(FlowAction::Listen(request));
+        }
+    }
+
+    /// Stops listening, if the driver listens.
+    pub(crate) fn stop_listening(&mut self) {
+        if self.listening {
+            self.listening = false;
+            self.push(FlowAction::StopListening);
+        }
+    }
+
+    pub(crate) fn is_listening(&self) -> bool {
+        self.listening
+    }
+
+    pub(crate) fn set_node(&mut self, node: NodeName) {
+        self.node = Some(node);
+    }
+
+    /// Adds a recognised turn to the record, under the current node.
+    pub(crate) fn record_heard(&mut self, heard: &Heard, accepted: bool) {
+        if let Some(node) = &self.node {
+            self.heard.push(HeardEntry {
+                node: node.clone(),
+                text: heard.text.clone(),
+                interpretation: heard.interpretation.clone(),
+                confidence: heard.confidence,
+                accepted,
+            });
+        }
+    }
+
+    pub(crate) fn heard(&self) -> &[HeardEntry] {
+        &self.heard
     }
 
     pub(crate) fn start_recording(

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::flow::{NodeName, PromptRef, parse_flow};
-use crate::dialogue::{EndCause, FlowAction, FlowEvent, FlowRun, Vars};
+use crate::dialogue::{
+    EndCause, FlowAction, FlowEvent, FlowRun, Heard, ListenRequest, NOTE_SPEECH_FAILED, Vars,
+};
 
 pub(crate) struct Sim {
     pub(crate) run: FlowRun,
@@ -47,6 +49,62 @@ impl Sim {
 
     pub(crate) fn played(&mut self, ms: u64) -> Vec<FlowAction> {
         self.event(ms, FlowEvent::PlaybackFinished)
+    }
+
+    /// The caller begins to talk.
+    pub(crate) fn speech_started(&mut self, ms: u64) -> Vec<FlowAction> {
+        self.event(ms, FlowEvent::SpeechStarted)
+    }
+
+    /// The caller's turn, recognised as `text` with this interpretation and confidence.
+    pub(crate) fn heard(
+        &mut self,
+        ms: u64,
+        text: &str,
+        interpretation: Option<&str>,
+        confidence: f32,
+    ) -> Vec<FlowAction> {
+        let heard = Heard {
+            text: text.to_string(),
+            interpretation: interpretation.map(str::to_string),
+            confidence,
+        };
+        self.event(ms, FlowEvent::Heard(heard))
+    }
+
+    /// The caller talks from `from_ms` to `to_ms` and is heard at `to_ms`: both reports' actions.
+    pub(crate) fn say(
+        &mut self,
+        from_ms: u64,
+        to_ms: u64,
+        text: &str,
+        interpretation: Option<&str>,
+        confidence: f32,
+    ) -> Vec<FlowAction> {
+        let mut out = self.speech_started(from_ms);
+        out.extend(self.heard(to_ms, text, interpretation, confidence));
+        out
+    }
+
+    pub(crate) fn speech_failed(&mut self, ms: u64, reason: &str) -> Vec<FlowAction> {
+        self.event(
+            ms,
+            FlowEvent::SpeechFailed {
+                reason: reason.to_string(),
+            },
+        )
+    }
+
+    /// What was heard, as `(node, interpretation or text, accepted)`.
+    pub(crate) fn heard_log(&self) -> Vec<(String, String, bool)> {
+        self.run
+            .heard()
+            .iter()
+            .map(|h| {
+                let said = h.interpretation.clone().unwrap_or_else(|| h.text.clone());
+                (h.node.to_string(), said, h.accepted)
+            })
+            .collect()
     }
 
     /// Types `keys` one every `gap_ms`, starting at `ms`; returns every action.
@@ -94,6 +152,23 @@ pub(crate) fn play(prompts: &[&str], interruptible: bool) -> FlowAction {
             .map(|p| PromptRef::new(p).expect("test prompt names are valid"))
             .collect(),
         interruptible,
+    }
+}
+
+/// `Listen` with the defaults of a `speech` table but for the grammar and end silence.
+pub(crate) fn listen(grammar: Option<&str>, end_silence_ms: u64) -> FlowAction {
+    FlowAction::Listen(ListenRequest {
+        grammar: grammar.map(str::to_string),
+        hints: None,
+        end_silence: Duration::from_millis(end_silence_ms),
+        denoise: true,
+    })
+}
+
+pub(crate) fn speech_failed_note(reason: &str) -> FlowAction {
+    FlowAction::Note {
+        kind: NOTE_SPEECH_FAILED,
+        detail: reason.to_string(),
     }
 }
 

@@ -13,16 +13,18 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::call::leg::{Leg, LegMedia};
-use crate::call::{Call, CallOutput, LegId};
+use crate::call::{Call, CallOutput, CallSettings, LegId};
 use crate::dialogue::{FlowRun, TransferOutcome};
 use crate::media::codec::CodecKind;
 use crate::rtp::rtcp::NtpTimestamp;
+use crate::runtime::asr::{Decoding, Turn};
 use crate::runtime::live::{CallCommand, LiveEvent};
 use crate::runtime::recorder::MessageWriter;
 use crate::runtime::server::Shared;
 use crate::runtime::transfer::{self, AgentConnection};
 use crate::sip::request::{InviteInfo, dtmf_relay_digit, refer_progress};
 use crate::sip::sdp::{self, AudioCodecSpec, LocalMedia, Negotiated, SdpError, SessionDescription};
+use crate::speech::listener::TurnId;
 use crate::store::{Direction, NewCall};
 
 /// Codecs kefu answers with, in the order it prefers them when an offer lists several.
@@ -253,15 +255,13 @@ async fn run_inbound(
         .map_err(|e| format!("media.codec: {e}"))?;
     let run = FlowRun::new(flow.clone(), Default::default());
     let media_timeout = Duration::from_secs(shared.config.server.rtp.media_timeout_s);
-    let mut call = Call::new(
-        answered,
-        leg,
-        run,
-        shared.prompts.clone(),
-        &flow.language,
-        flow.record_calls,
+    let settings = CallSettings {
+        language: flow.language.clone(),
+        record: flow.record_calls,
         media_timeout,
-    );
+        speech: shared.asr.is_some(),
+    };
+    let mut call = Call::new(answered, leg, run, shared.prompts.clone(), settings);
 
     let (commands_tx, mut commands) = mpsc::channel(8);
     shared.live.insert(id, commands_tx);
@@ -306,6 +306,9 @@ async fn run_inbound(
     let mut confirmed = false;
     let mut cause: Option<String> = None;
     let mut remote_gone = false;
+    // Decodes of the caller's turns: the final one the flow waits for, and at most one partial.
+    let mut final_decoding: Option<(TurnId, Instant, Decoding)> = None;
+    let mut partial_decoding: Option<(TurnId, Decoding)> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -331,6 +334,16 @@ async fn run_inbound(
                     };
                     call.transfer_failed(Instant::now(), TransferOutcome::Failed(why));
                 }
+            }
+            r = async { final_decoding.as_mut().expect("guarded by is_some").2.result().await }, if final_decoding.is_some() => {
+                let (turn, submitted, _) = final_decoding.take().expect("guarded by is_some");
+                metrics::histogram!("kefu_asr_endpoint_to_final_seconds")
+                    .record(submitted.elapsed().as_secs_f64());
+                call.recognised(Instant::now(), turn, false, r);
+            }
+            r = async { partial_decoding.as_mut().expect("guarded by is_some").1.result().await }, if partial_decoding.is_some() => {
+                let (turn, _) = partial_decoding.take().expect("guarded by is_some");
+                call.recognised(Instant::now(), turn, true, r);
             }
             r = sockets.rtp.recv_from(&mut rtp_buf) => {
                 if let Ok((n, from)) = r {
@@ -489,7 +502,36 @@ async fn run_inbound(
                 }
                 CallOutput::Event { kind, detail } => {
                     shared.live.publish(event(id, kind, detail.clone()));
-                    let _ = writes_tx.send((kind.to_owned(), detail));
+                    // Partial hypotheses are for the live view; the record keeps final results.
+                    if kind != "partial" {
+                        let _ = writes_tx.send((kind.to_owned(), detail));
+                    }
+                }
+                CallOutput::Recognise {
+                    turn,
+                    partial,
+                    audio,
+                    grammar,
+                    hints,
+                    language,
+                } => {
+                    let Some(pool) = &shared.asr else { continue };
+                    if partial && partial_decoding.is_some() {
+                        continue;
+                    }
+                    let request = Turn {
+                        audio,
+                        language,
+                        grammar,
+                        hints,
+                        partial,
+                    };
+                    match pool.submit(request) {
+                        Ok(Some(d)) if partial => partial_decoding = Some((turn, d)),
+                        Ok(Some(d)) => final_decoding = Some((turn, Instant::now(), d)),
+                        Ok(None) => {}
+                        Err(reason) => call.recognised(Instant::now(), turn, partial, Err(reason)),
+                    }
                 }
                 CallOutput::Transfer {
                     target,

@@ -2,6 +2,7 @@
 //! that awaits; everything it drives (`sip::guard`, `call::Call`, `dialogue::FlowRun`, the RTP
 //! and media stages) takes `now` as an argument.
 
+pub mod asr;
 pub mod call_task;
 pub mod dispatch;
 pub mod live;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Overrides};
 use crate::media::prompt::PromptLibrary;
+use crate::runtime::asr::AsrPool;
 use crate::runtime::live::{CallCommand, LiveCalls};
 use crate::runtime::ports::PortPool;
 use crate::runtime::recorder::Recorders;
@@ -23,6 +24,7 @@ use crate::runtime::{dispatch, prompts};
 use crate::sip::admission::{Admission, AdmissionLimits};
 use crate::sip::digest::DigestAuth;
 use crate::sip::registrar::Registrar;
+use crate::speech::models::ModelStore;
 use crate::store::Store;
 
 /// What every task of the server shares.
@@ -44,11 +46,14 @@ pub struct Shared {
     /// Agent phones' registrations.
     pub registrar: Mutex<Registrar>,
     pub digest: DigestAuth,
+    /// Speech recognition; `None` without a model (callers use keys).
+    pub asr: Option<AsrPool>,
 }
 
 pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let config = Config::load(&overrides)?;
     let prompts = Arc::new(prompts::load(&config)?);
+    let asr = start_speech(&config)?;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -122,6 +127,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         recorders: Recorders::start().context("starting the recording writer")?,
         // A per-process secret: nonces from before a restart get a fresh challenge.
         digest: DigestAuth::new(&realm, &format!("{:032x}", rand::random::<u128>())),
+        asr,
     });
 
     let api = crate::api::router(shared.clone());
@@ -143,6 +149,27 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     shared.store.close().await;
     tracing::info!("kefu stopped");
     Ok(())
+}
+
+/// Loads the whisper model and starts its workers. No model installed: keys only, and a line
+/// saying how to install one. A model that is there but broken stops `serve`.
+fn start_speech(config: &Config) -> anyhow::Result<Option<AsrPool>> {
+    let speech = &config.server.speech;
+    let store = ModelStore::new(&config.server.data.dir);
+    let model = match store.resolve(&speech.model) {
+        Ok(path) => path,
+        Err(e) => {
+            tracing::warn!(
+                "no speech model ({e}): callers can use keys only; install one with \
+                 `kefu models fetch {}`",
+                speech.model
+            );
+            return Ok(None);
+        }
+    };
+    let pool = AsrPool::start(&model, speech, &config.grammars)
+        .with_context(|| format!("loading the speech model {}", model.display()))?;
+    Ok(Some(pool))
 }
 
 /// New calls get 503 from now on; live calls get `grace` to finish, then BYE.

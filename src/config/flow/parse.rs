@@ -13,10 +13,11 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::speech::{SpeechSpec, SpeechUse};
 use super::{
-    BranchNode, CollectNode, Flow, HangupNode, MAX_DIGITS_LIMIT, MenuNode, Node, NodeKind,
-    NodeName, PlayNode, PromptItem, PromptRef, RecordNode, SetNode, TransferNode, TransferTarget,
-    VarName, is_dtmf_key, is_word, line_of,
+    BranchNode, CollectNode, Flow, HangupNode, ListenNode, MAX_DIGITS_LIMIT, MenuNode, Node,
+    NodeKind, NodeName, PlayNode, PromptItem, PromptRef, RecordNode, SetNode, TransferNode,
+    TransferTarget, VarName, is_dtmf_key, is_word, line_of,
 };
 
 /// Longest timeout a node may wait for (one hour).
@@ -31,7 +32,7 @@ pub(super) struct Problem {
 }
 
 impl Problem {
-    fn at(span: Range<usize>, reason: String) -> Self {
+    pub(super) fn at(span: Range<usize>, reason: String) -> Self {
         Problem {
             span: Some(span),
             reason,
@@ -169,7 +170,7 @@ pub(super) fn parse(name: &str, text: &str, path: &Path) -> Result<Flow, Problem
 }
 
 /// Every `kind = "..."` word, for the unknown-kind message.
-const KINDS: &str = "play, menu, collect, set, branch, transfer, record, hangup";
+const KINDS: &str = "play, menu, collect, listen, set, branch, transfer, record, hangup";
 
 fn parse_node(
     node: &NodeName,
@@ -193,6 +194,7 @@ fn parse_node(
         "play" => build::<PlaySpec>(node, value, links),
         "menu" => build::<MenuSpec>(node, value, links),
         "collect" => build::<CollectSpec>(node, value, links),
+        "listen" => build::<ListenSpec>(node, value, links),
         "set" => build::<SetSpec>(node, value, links),
         "branch" => build::<BranchSpec>(node, value, links),
         "transfer" => build::<TransferSpec>(node, value, links),
@@ -249,6 +251,8 @@ struct MenuSpec {
     invalid_prompt: Option<Prompts>,
     timeout_prompt: Option<Prompts>,
     on_failure: Option<Spanned<NodeName>>,
+    speech: Option<Spanned<SpeechSpec>>,
+    speech_options: Option<Spanned<BTreeMap<Spanned<String>, Spanned<NodeName>>>>,
 }
 
 impl NodeSpec for MenuSpec {
@@ -284,6 +288,33 @@ impl NodeSpec for MenuSpec {
                 format!("node \"{node}\" has no options"),
             ));
         }
+        let speech = self
+            .speech
+            .map(|s| SpeechSpec::build(s, node, SpeechUse::Choice))
+            .transpose()?;
+        let mut speech_options = BTreeMap::new();
+        if let Some(spoken) = self.speech_options {
+            if speech.is_none() {
+                return Err(Problem::at(
+                    spoken.span(),
+                    format!("node \"{node}\" has speech_options but no speech"),
+                ));
+            }
+            for (said, target) in spoken.into_inner() {
+                if said.get_ref().is_empty() || said.get_ref().chars().count() > 64 {
+                    return Err(Problem::at(
+                        said.span(),
+                        format!(
+                            "node \"{node}\" speech option \"{}\" must be 1 to 64 characters",
+                            said.get_ref()
+                        ),
+                    ));
+                }
+                let what = format!("speech option \"{}\"", said.get_ref());
+                let target = links.add(what, target);
+                speech_options.insert(said.into_inner(), target);
+            }
+        }
         Ok(NodeKind::Menu(MenuNode {
             prompt: self.prompt.0,
             options,
@@ -292,6 +323,8 @@ impl NodeSpec for MenuSpec {
             invalid_prompt: Prompts::or_empty(self.invalid_prompt),
             timeout_prompt: Prompts::or_empty(self.timeout_prompt),
             on_failure: links.add_opt("on_failure", self.on_failure),
+            speech,
+            speech_options,
         }))
     }
 }
@@ -311,6 +344,7 @@ struct CollectSpec {
     timeout_prompt: Option<Prompts>,
     next: Spanned<NodeName>,
     on_failure: Option<Spanned<NodeName>>,
+    speech: Option<Spanned<SpeechSpec>>,
 }
 
 impl NodeSpec for CollectSpec {
@@ -372,6 +406,42 @@ impl NodeSpec for CollectSpec {
             timeout_prompt: Prompts::or_empty(self.timeout_prompt),
             next: links.add("next", self.next),
             on_failure: links.add_opt("on_failure", self.on_failure),
+            speech: self
+                .speech
+                .map(|s| SpeechSpec::build(s, node, SpeechUse::Choice))
+                .transpose()?,
+        }))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListenSpec {
+    prompt: Prompts,
+    speech: Spanned<SpeechSpec>,
+    var: VarName,
+    timeout_ms: Option<Millis>,
+    retries: Option<u32>,
+    invalid_prompt: Option<Prompts>,
+    timeout_prompt: Option<Prompts>,
+    next: Spanned<NodeName>,
+    on_failure: Option<Spanned<NodeName>>,
+    keys: Option<bool>,
+}
+
+impl NodeSpec for ListenSpec {
+    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
+        Ok(NodeKind::Listen(ListenNode {
+            prompt: self.prompt.0,
+            speech: SpeechSpec::build(self.speech, node, SpeechUse::Listen)?,
+            var: self.var,
+            timeout: Millis::or(self.timeout_ms, 5_000),
+            retries: self.retries.unwrap_or(2),
+            invalid_prompt: Prompts::or_empty(self.invalid_prompt),
+            timeout_prompt: Prompts::or_empty(self.timeout_prompt),
+            next: links.add("next", self.next),
+            on_failure: links.add_opt("on_failure", self.on_failure),
+            keys: self.keys.unwrap_or(true),
         }))
     }
 }
@@ -745,7 +815,7 @@ kind = "hangup"
     fn unknown_or_missing_kind_is_reported() {
         assert_eq!(
             message("start = \"a\"\n\n[nodes.a]\nkind = \"dance\"\n"),
-            "sip-config/flows/hotline.toml:4: node \"a\" has unknown kind \"dance\" (expected one of play, menu, collect, set, branch, transfer, record, hangup)"
+            "sip-config/flows/hotline.toml:4: node \"a\" has unknown kind \"dance\" (expected one of play, menu, collect, listen, set, branch, transfer, record, hangup)"
         );
         assert_eq!(
             message("start = \"a\"\n\n[nodes.a]\nprompt = \"x\"\n"),

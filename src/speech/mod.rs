@@ -1,0 +1,23 @@
+//! Hearing the caller: the inbound speech path of a call, and the models it runs on.
+//!
+//! ```text
+//! 16 kHz frames ─► denoise (RNNoise, 48 kHz inside) ─► vad (earshot, + RNNoise's voice estimate)
+//!               ─► endpoint (turns: start, partials, end after silence) ─► asr (whisper, on a
+//!                  worker pool; grammar-constrained) ─► grammar matcher ─► dialogue
+//! ```
+//!
+//! Per-frame stages ([`denoise`], [`vad`], [`endpoint`], chained by [`listener`]) are
+//! synchronous and sans-IO, fed by the call machine or by a file; decoding ([`asr`]) is heavy and runs off the call task. [`grammar`] reads
+//! SRGS grammars; [`models`] installs, converts and checks whisper models; [`transcriber`] and
+//! [`wer`] serve `kefu transcribe` and `kefu eval asr`.
+
+pub mod asr;
+pub mod denoise;
+pub mod endpoint;
+pub mod grammar;
+pub mod listener;
+pub mod models;
+pub mod transcriber;
+pub mod turn;
+pub mod vad;
+pub mod wer;

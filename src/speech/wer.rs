@@ -1,0 +1,288 @@
+//! Word error rate, with the normalisation `kefu eval asr` documents.
+//!
+//! Both the reference and the hypothesis are normalised the same way before words are aligned:
+//! 1. lower case; `-` and `/` become spaces; `%` becomes ` percent`; `&` becomes ` and `;
+//! 2. punctuation is removed (an apostrophe inside a word stays: "don't");
+//! 3. number words become numerals and runs are joined the way people write them: "twenty
+//!    one" and "21" are one word `21`; "one zero zero two three", "1 0 0 2 3" and "10023" are
+//!    one word `10023`; "three hundred and five" is `305`. A digit string is one word however it
+//!    was spaced, so reading an order number digit by digit is not five errors.
+//!
+//! WER = (substitutions + deletions + insertions) / reference words, by a Levenshtein
+//! alignment over words.
+
+/// The edit counts of one alignment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WordErrors {
+    pub reference_words: usize,
+    pub substitutions: usize,
+    pub deletions: usize,
+    pub insertions: usize,
+}
+
+impl WordErrors {
+    pub fn errors(&self) -> usize {
+        self.substitutions + self.deletions + self.insertions
+    }
+
+    /// The rate, 0.0 for an empty reference with an empty hypothesis.
+    pub fn rate(&self) -> f64 {
+        match self.reference_words {
+            0 if self.errors() == 0 => 0.0,
+            0 => 1.0,
+            n => self.errors() as f64 / n as f64,
+        }
+    }
+
+    pub fn add(&mut self, other: WordErrors) {
+        self.reference_words += other.reference_words;
+        self.substitutions += other.substitutions;
+        self.deletions += other.deletions;
+        self.insertions += other.insertions;
+    }
+}
+
+/// Aligns `hypothesis` against `reference`, both normalised first.
+pub fn word_errors(reference: &str, hypothesis: &str) -> WordErrors {
+    let r = normalise(reference);
+    let h = normalise(hypothesis);
+    // cost[j] = (edits, subs, dels, ins) aligning r[..i] with h[..j].
+    let mut row: Vec<(usize, usize, usize, usize)> = (0..=h.len()).map(|j| (j, 0, 0, j)).collect();
+    for i in 1..=r.len() {
+        let mut prev_diag = row[0];
+        row[0] = (i, 0, i, 0);
+        for j in 1..=h.len() {
+            let above = row[j];
+            let left = row[j - 1];
+            let same = r[i - 1] == h[j - 1];
+            let diag = if same {
+                prev_diag
+            } else {
+                (prev_diag.0 + 1, prev_diag.1 + 1, prev_diag.2, prev_diag.3)
+            };
+            let del = (above.0 + 1, above.1, above.2 + 1, above.3);
+            let ins = (left.0 + 1, left.1, left.2, left.3 + 1);
+            prev_diag = above;
+            row[j] = [diag, del, ins]
+                .into_iter()
+                .min_by_key(|c| c.0)
+                .expect("three candidates");
+        }
+    }
+    let (_, substitutions, deletions, insertions) = row[h.len()];
+    WordErrors {
+        reference_words: r.len(),
+        substitutions,
+        deletions,
+        insertions,
+    }
+}
+
+/// The words of `text` after the normalisation described in the module doc.
+pub fn normalise(text: &str) -> Vec<String> {
+    let text = text
+        .to_lowercase()
+        .replace(['-', '/'], " ")
+        .replace('%', " percent")
+        .replace('&', " and ");
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .trim_matches('\'')
+                .to_owned()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    join_numbers(words)
+}
+
+fn number_word(w: &str) -> Option<u64> {
+    const SMALL: [&str; 20] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 8] = [
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    if let Some(n) = SMALL.iter().position(|s| *s == w) {
+        return Some(n as u64);
+    }
+    TENS.iter()
+        .position(|s| *s == w)
+        .map(|n| (n as u64 + 2) * 10)
+}
+
+/// A number token: its value and whether it was written as digits (a digit string may be an
+/// order number with leading zeros; keep its text).
+#[derive(Clone)]
+enum Num {
+    Digits(String),
+    Value(u64),
+}
+
+fn join_numbers(words: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    // The number being built and whether the last piece was a single digit said alone (so
+    // "one zero zero" joins as digits rather than adding up).
+    let mut current: Option<(String, bool)> = None;
+    let flush = |out: &mut Vec<String>, current: &mut Option<(String, bool)>| {
+        if let Some((n, _)) = current.take() {
+            out.push(n);
+        }
+    };
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        let piece = if w.chars().all(|c| c.is_ascii_digit()) {
+            Some(Num::Digits(w.clone()))
+        } else {
+            number_word(w).map(Num::Value)
+        };
+        match piece {
+            Some(Num::Value(v)) if v >= 20 && v % 10 == 0 => {
+                // "twenty" [unit]: one two-digit number.
+                let unit = words
+                    .get(i + 1)
+                    .and_then(|n| number_word(n))
+                    .filter(|u| *u < 10 && *u > 0);
+                let value = v + unit.unwrap_or(0);
+                i += usize::from(unit.is_some());
+                push_number(&mut out, &mut current, value.to_string(), false);
+            }
+            Some(Num::Value(v)) if words.get(i + 1).is_some_and(|n| n == "hundred") => {
+                // "three hundred [and] five"
+                let mut value = v * 100;
+                i += 1;
+                let mut j = i + 1;
+                if words.get(j).is_some_and(|n| n == "and") {
+                    j += 1;
+                }
+                if let Some(rest) = words.get(j).and_then(|n| number_word(n)) {
+                    value += rest;
+                    i = j;
+                    if rest >= 20
+                        && let Some(u) = words
+                            .get(j + 1)
+                            .and_then(|n| number_word(n))
+                            .filter(|u| *u < 10 && *u > 0)
+                    {
+                        value += u;
+                        i += 1;
+                    }
+                }
+                flush(&mut out, &mut current);
+                out.push(value.to_string());
+            }
+            Some(Num::Value(v)) => push_number(&mut out, &mut current, v.to_string(), v < 10),
+            Some(Num::Digits(d)) => push_number(&mut out, &mut current, d, true),
+            None => {
+                flush(&mut out, &mut current);
+                out.push(w.clone());
+            }
+        }
+        i += 1;
+    }
+    flush(&mut out, &mut current);
+    out
+}
+
+/// Digits said one by one join into one digit string; other numbers stand alone.
+fn push_number(
+    out: &mut Vec<String>,
+    current: &mut Option<(String, bool)>,
+    text: String,
+    joinable: bool,
+) {
+    match current {
+        Some((n, true)) if joinable => n.push_str(&text),
+        _ => {
+            if let Some((n, _)) = current.take() {
+                out.push(n);
+            }
+            *current = Some((text, joinable));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_punctuation_and_apostrophes() {
+        assert_eq!(
+            normalise("Don't press STAR, please!"),
+            ["don't", "press", "star", "please"]
+        );
+        assert_eq!(normalise("'quoted' - word"), ["quoted", "word"]);
+    }
+
+    #[test]
+    fn numbers_are_written_one_way() {
+        assert_eq!(normalise("twenty one"), ["21"]);
+        assert_eq!(normalise("one zero zero two three"), ["10023"]);
+        assert_eq!(normalise("1 0 0 2 3"), ["10023"]);
+        assert_eq!(normalise("10023."), ["10023"]);
+        assert_eq!(normalise("three hundred and five"), ["305"]);
+        assert_eq!(
+            normalise("press 1 for sales"),
+            ["press", "1", "for", "sales"]
+        );
+        assert_eq!(normalise("fifty percent"), ["50", "percent"]);
+        assert_eq!(normalise("50%"), ["50", "percent"]);
+        assert_eq!(normalise("twenty thirty"), ["20", "30"]);
+    }
+
+    #[test]
+    fn counts_each_kind_of_edit() {
+        let e = word_errors("the cat sat on the mat", "the cat sit on the mat today");
+        assert_eq!(
+            e,
+            WordErrors {
+                reference_words: 6,
+                substitutions: 1,
+                deletions: 0,
+                insertions: 1
+            }
+        );
+        let e = word_errors("the cat sat on the mat", "cat sat on the mat");
+        assert_eq!((e.deletions, e.errors()), (1, 1));
+        let e = word_errors("the cat sat on the mat", "the cat sit on mat today");
+        assert_eq!(e.errors(), 3);
+        assert!((e.rate() - 0.5).abs() < 1e-9);
+        assert_eq!(word_errors("", "").rate(), 0.0);
+        assert_eq!(word_errors("", "noise").rate(), 1.0);
+        assert_eq!(
+            word_errors("Your order is 1 0 0 2 3.", "your order is 10023").errors(),
+            0
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_identity_is_zero(text in ".{0,200}") {
+            proptest::prop_assert_eq!(word_errors(&text, &text).errors(), 0);
+        }
+    }
+}
