@@ -23,10 +23,21 @@ enum Command {
     Serve(ServeArgs),
     /// Recent and live calls.
     Calls(CallsArgs),
+    /// Speech models: fetch, import, list.
+    Models(ModelsArgs),
     /// Transcribe recordings the way kefu hears callers.
     Transcribe(TranscribeArgs),
     /// Measure kefu against known answers.
     Eval(EvalArgs),
+}
+
+#[derive(clap::Args)]
+struct ModelsArgs {
+    /// The data dir whose models/ folder holds them (default $KEFU_DATA_DIR, else ./data).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: kefu::cli::models::ModelsCommand,
 }
 
 #[derive(clap::Args)]
@@ -143,6 +154,9 @@ fn main() -> ExitCode {
             }
             Command::Calls(args) => {
                 kefu::cli::calls::run(args.command, &data_dir(args.data_dir)).await
+            }
+            Command::Models(args) => {
+                kefu::cli::models::run(args.command, &data_dir(args.data_dir)).await
             }
             Command::Transcribe(args) => {
                 let dir = data_dir(args.data_dir);

@@ -73,6 +73,8 @@ pub enum CallOutput {
 
 /// Partial decodes while the caller talks: often enough to end a complete order number early.
 const PARTIAL_EVERY: Duration = Duration::from_millis(500);
+/// No partial decode of a turn shorter than 1.5 s (16 kHz samples).
+const PARTIAL_MIN_SAMPLES: usize = 24_000;
 
 /// The tone before a message is recorded.
 const BEEP_HZ: f64 = 1000.0;
@@ -449,10 +451,13 @@ impl Call {
                 self.flow.handle(now, FlowEvent::SpeechStarted);
                 self.drain_flow(now);
             }
-            TurnEvent::Partial { turn, audio } => {
+            // A partial decode earns its cost only on long turns (an order number read out),
+            // where a complete answer can end the turn early.
+            TurnEvent::Partial { turn, audio } if audio.len() >= PARTIAL_MIN_SAMPLES => {
                 let output = recognise(turn, true, audio);
                 self.outputs.push_back(output);
             }
+            TurnEvent::Partial { .. } => {}
             TurnEvent::Ended {
                 turn,
                 audio,

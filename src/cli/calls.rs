@@ -322,6 +322,7 @@ mod tests {
                     detail: "sip:agent@pbx".into(),
                 },
             ],
+            transcript: vec![],
         }
     }
 
@@ -342,6 +343,7 @@ mod tests {
             recording: None,
             node: "local".into(),
             events: Vec::new(),
+            transcript: vec![],
         }
     }
 

@@ -91,15 +91,15 @@ fn run_blocking(
                     "wer": errors.rate(), "errors": errors,
                     "audio_seconds": t.audio_seconds, "decode_seconds": t.decode_seconds,
                 });
-                println!("{line}");
+                crate::cli::print_line(format_args!("{line}"));
             } else {
-                println!(
+                crate::cli::print_line(format_args!(
                     "{}\t{:.1}%\t{}\t{}",
                     entry.id,
                     errors.rate() * 100.0,
                     entry.transcript,
                     t.text
-                );
+                ));
             }
         });
         bar.inc(1);
@@ -117,9 +117,9 @@ fn run_blocking(
         "real_time_factor": if audio_seconds > 0.0 { decode_seconds / audio_seconds } else { 0.0 },
     });
     if json {
-        println!("{}", serde_json::json!({ "total": summary }));
+        crate::cli::print_line(format_args!("{}", serde_json::json!({ "total": summary })));
     } else {
-        println!(
+        crate::cli::print_line(format_args!(
             "total: {} utterances, {} words, WER {:.2}% (S {} D {} I {}), {:.1} s audio in {:.1} s (RTF {:.3})",
             entries.len(),
             total.reference_words,
@@ -130,7 +130,7 @@ fn run_blocking(
             audio_seconds,
             decode_seconds,
             summary["real_time_factor"].as_f64().unwrap_or_default()
-        );
+        ));
     }
     Ok(())
 }

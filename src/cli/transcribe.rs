@@ -170,17 +170,17 @@ fn run_blocking(
             Ok(t) if json => {
                 let mut value = serde_json::to_value(&t)?;
                 value["file"] = serde_json::Value::String(file.display().to_string());
-                println!("{value}");
+                crate::cli::print_line(format_args!("{value}"));
             }
             Ok(t) => {
-                println!("{}: {}", file.display(), t.text);
+                crate::cli::print_line(format_args!("{}: {}", file.display(), t.text));
                 if let Some(i) = &t.interpretation {
-                    println!("  interpretation: {i}");
+                    crate::cli::print_line(format_args!("  interpretation: {i}"));
                 }
-                println!(
+                crate::cli::print_line(format_args!(
                     "  confidence {:.2}, {:.1} s of audio decoded in {:.2} s",
                     t.confidence, t.audio_seconds, t.decode_seconds
-                );
+                ));
             }
             Err(e) => {
                 failed += 1;

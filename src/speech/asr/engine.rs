@@ -160,10 +160,18 @@ impl Decoder {
         let mut segments = self.run(&mut params, first)?;
         let mut kept = first;
         let mut retried = false;
+        let mut cut = None;
         let retry = matches!(opts.window, Window::Fit { retry: true, .. }) && first.audio_ctx != 0;
         if retry {
             let (text, n_tokens) = text_and_tokens(&segments, self.state.context().token_eot());
-            if guard::looks_degenerate(&text, n_tokens, first.max_tokens) {
+            let degenerate = guard::looks_degenerate(&text, n_tokens, first.max_tokens);
+            // With a grammar the words are already confined to what the grammar allows: a loop
+            // is the answer said over and over, so keep it once instead of paying for a
+            // full-window decode (seconds on a busy server, for a one-word answer).
+            if degenerate && opts.grammar.is_some() {
+                cut = guard::cut_repetition(&text);
+            }
+            if degenerate && cut.is_none() {
                 let full = plan(Window::Full, audio.len(), self.n_audio_ctx);
                 tracing::debug!(audio_ctx = first.audio_ctx, %text, "degenerate decode, retrying with the full window");
                 segments = self.run(&mut params, full)?;
@@ -171,7 +179,14 @@ impl Decoder {
                 retried = true;
             }
         }
-        Ok(self.transcript(&segments, audio.len(), kept, retried, started))
+        let mut transcript = self.transcript(&segments, audio.len(), kept, retried, started);
+        if let Some(text) = cut {
+            transcript.text = text.trim().to_owned();
+            if let [segment] = transcript.segments.as_mut_slice() {
+                segment.text = transcript.text.clone();
+            }
+        }
+        Ok(transcript)
     }
 
     /// One whisper.cpp pass.

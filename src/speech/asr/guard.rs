@@ -37,6 +37,40 @@ pub(crate) fn repeats_a_phrase(text: &str) -> bool {
     false
 }
 
+/// The text up to the end of the first occurrence of a phrase that then repeats (see
+/// [`repeats_a_phrase`]), or `None` when nothing repeats.
+pub(crate) fn cut_repetition(text: &str) -> Option<String> {
+    let raw: Vec<&str> = text.split_whitespace().collect();
+    let words: Vec<String> = raw
+        .iter()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        })
+        .collect();
+    let mut best: Option<usize> = None;
+    for n in 1..=8usize {
+        let needed = if n == 1 { 4 } else { 3 };
+        if words.len() < n * needed {
+            break;
+        }
+        for start in 0..=words.len() - n * needed {
+            let phrase = &words[start..start + n];
+            if phrase.iter().all(String::is_empty) {
+                continue;
+            }
+            if (1..needed).all(|k| &words[start + k * n..start + (k + 1) * n] == phrase) {
+                let end = start + n;
+                best = Some(best.map_or(end, |b| b.min(end)));
+                break;
+            }
+        }
+    }
+    best.map(|end| raw[..end].join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +96,19 @@ mod tests {
         assert!(repeats_a_phrase(
             "thank you for calling thank you for calling thank you for calling"
         ));
+    }
+
+    #[test]
+    fn a_loop_is_cut_after_its_first_round() {
+        assert_eq!(
+            cut_repetition(" Order. Order. Order. Order. Order."),
+            Some("Order.".to_owned())
+        );
+        assert_eq!(
+            cut_repetition("I want my order, press one press one press one"),
+            Some("I want my order, press one".to_owned())
+        );
+        assert_eq!(cut_repetition("No, no, no."), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod ct2;
 mod download;
 pub mod ggml;
 pub mod mel;
+pub mod pypi;
 pub mod quant;
 pub mod store;
 pub mod vocab;

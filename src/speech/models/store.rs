@@ -90,6 +90,18 @@ impl ModelStore {
         if !bare.contains(['/', '\\']) && in_store.is_file() {
             return Ok(in_store);
         }
+        // `tiny.en` also names a quantised variant (`ggml-tiny.en-q8_0.bin`) when that is all
+        // there is: the PyPI fallback installs one.
+        if !bare.contains(['/', '\\'])
+            && let Ok(entries) = self.list()
+            && let Some(variant) = entries.into_iter().find(|e| {
+                e.name
+                    .strip_prefix(bare)
+                    .is_some_and(|q| q.starts_with('-'))
+            })
+        {
+            return Ok(variant.path);
+        }
         Err(ModelError::NotInStore {
             name: name_or_path.to_string(),
             dir: self.dir.clone(),

@@ -1,0 +1,205 @@
+//! Hearing callers, against real speech: flite-rendered phrases over an 8 kHz µ-law line, the
+//! tiny.en model `kefu models fetch` installs, a SIPp call and `kefu transcribe`.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::{Kefu, RtpPeer, newest_call, say_ulaw, sipp, speech_model};
+
+/// µ-law silence (0xFF is the code for 0).
+const SILENCE: [u8; 160] = [0xff; 160];
+
+fn kefu_cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(args)
+        .output()
+        .expect("run kefu")
+}
+
+/// An 8 kHz µ-law WAV of `text`, as a phone line would deliver it.
+fn phone_wav(dir: &Path, name: &str, text: &str) -> String {
+    let wav = dir.join(format!("{name}.wav"));
+    let raw = dir.join(format!("{name}-16k.wav"));
+    let ok = Command::new("flite")
+        .args(["-voice", "slt", "-t", text, "-o"])
+        .arg(&raw)
+        .status()
+        .expect("flite")
+        .success();
+    assert!(ok, "flite failed");
+    let ok = Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-e", "u-law"])
+        .arg(&wav)
+        .status()
+        .expect("sox")
+        .success();
+    assert!(ok, "sox failed");
+    wav.display().to_string()
+}
+
+#[test]
+fn a_caller_says_what_they_want_and_their_order_number() {
+    let model = speech_model();
+    let kefu = Kefu::start_with(&["--model", &model.display().to_string()]);
+    let fixtures = tempfile::tempdir().expect("temp dir");
+    let order = say_ulaw(fixtures.path(), "slt", "order");
+    let number = say_ulaw(fixtures.path(), "slt", "one zero zero two three");
+    let mut peer = RtpPeer::bind();
+    let port = peer.port().to_string();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let keys = [
+                ("rtp_port", port.as_str()),
+                ("codec_pt", "0"),
+                ("codec_name", "PCMU/8000"),
+                ("te_pt", "101"),
+            ];
+            let hold = ["-d", "24000"];
+            done_tx
+                .send(sipp(&kefu, "uac_call.xml", &keys, &hold))
+                .expect("main thread waits");
+        });
+        assert!(
+            peer.wait_first_packet(Duration::from_secs(10)),
+            "no RTP from kefu\n{}",
+            kefu.log_text()
+        );
+        // The greeting (2 s), then "order" said over the menu prompt.
+        peer.talk(Duration::from_millis(3000), 0, &SILENCE, 160);
+        peer.speak(&order);
+        // kefu hears it, stops the menu and asks for the number (3.1 s).
+        peer.talk(Duration::from_millis(6000), 0, &SILENCE, 160);
+        peer.speak(&number);
+        peer.talk(Duration::from_millis(9000), 0, &SILENCE, 160);
+        let (ok, out) = done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("sipp finishes");
+        assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
+    });
+    let record = newest_call(&kefu);
+    let _ = std::fs::copy(
+        record["recording"].as_str().unwrap_or_default(),
+        "/tmp/rec.wav",
+    );
+    let transcript = record["transcript"].as_array().expect("a transcript");
+    let heard: Vec<&str> = transcript
+        .iter()
+        .filter_map(|t| t["interpretation"].as_str())
+        .collect();
+    assert_eq!(heard, ["order", "10023"], "{record:#}\n{}", kefu.log_text());
+    for turn in transcript {
+        let (end, endpoint, done) = (
+            turn["speech_end_ms"].as_u64().expect("speech end"),
+            turn["endpoint_ms"].as_u64().expect("endpoint"),
+            turn["final_ms"].as_u64().expect("final"),
+        );
+        assert!(end < endpoint && endpoint <= done, "{turn}");
+    }
+    let path: Vec<&str> = record["flow_path"]
+        .as_array()
+        .expect("path")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        path.contains(&"order") && path.contains(&"order-readback"),
+        "{path:?}"
+    );
+    assert_eq!(record["digits"], "", "nothing was typed: {record:#}");
+    assert_eq!(record["end_cause"], "caller.hangup");
+}
+
+#[test]
+fn transcribe_reads_an_order_number_through_its_grammar() {
+    let model = speech_model().display().to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wav = phone_wav(dir.path(), "order", "one zero zero two three");
+    let out = kefu_cli(&[
+        "transcribe",
+        "--model",
+        &model,
+        "--grammar",
+        "order_number",
+        "--json",
+        &wav,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(result["interpretation"], "10023", "{result:#}");
+    assert_eq!(result["file"], wav);
+    assert!(result["audio_seconds"].as_f64().expect("seconds") > 1.0);
+    assert!(result["decode_seconds"].as_f64().is_some());
+    assert!(result["confidence"].as_f64().expect("confidence") > 0.3);
+}
+
+#[test]
+fn bad_audio_and_bad_models_are_one_line_errors() {
+    let model = speech_model().display().to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir.path().join("broken.wav");
+    std::fs::write(&broken, b"RIFF\x10\x00\x00\x00WAVEfmt nonsense").expect("write");
+    let out = kefu_cli(&[
+        "transcribe",
+        "--model",
+        &model,
+        &broken.display().to_string(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.wav"), "{err}");
+    assert!(
+        err.lines().count() <= 2,
+        "one line per problem, and the summary: {err}"
+    );
+
+    let truncated = dir.path().join("ggml-truncated.bin");
+    let bytes = std::fs::read(&model).expect("model");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).expect("write");
+    let wav = phone_wav(dir.path(), "hello", "hello");
+    let out = kefu_cli(&[
+        "transcribe",
+        "--model",
+        &truncated.display().to_string(),
+        &wav,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ggml-truncated.bin") && err.contains("truncated"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let out = kefu_cli(&[
+        "transcribe",
+        "--model",
+        &model,
+        "--grammar",
+        "no_such",
+        &wav,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no grammar \"no_such\""), "{err}");
+}
+
+#[test]
+fn serve_without_a_model_takes_keys_and_says_how_to_install_one() {
+    let kefu = Kefu::start_with(&["--model", "no-such-model"]);
+    let (ok, out) = sipp(&kefu, "options.xml", &[], &[]);
+    assert!(ok, "{out}");
+    let log = kefu.log_text();
+    assert!(
+        log.contains("callers can use keys only") && log.contains("kefu models fetch"),
+        "{log}"
+    );
+}
