@@ -59,20 +59,12 @@ impl Recogniser {
             .as_deref()
             .map(|g| load_grammar(g, &args.language))
             .transpose()?;
-        let whisper_grammar = match grammar.as_ref().and_then(|g| g.whisper_grammar()) {
-            Some(g) => {
-                let rules: Vec<Vec<(u32, u32)>> = g
-                    .rules
-                    .iter()
-                    .map(|r| r.iter().map(|e| (e.kind.code(), e.value)).collect())
-                    .collect();
-                Some(
-                    crate::speech::asr::Grammar::from_raw(&rules, g.start_rule)
-                        .map_err(|p| anyhow::anyhow!("grammar not usable by whisper: {p}"))?,
-                )
-            }
-            None => None,
-        };
+        let whisper_grammar = grammar
+            .as_ref()
+            .and_then(|g| g.whisper_grammar())
+            .map(crate::speech::asr::Grammar::from_whisper_grammar)
+            .transpose()
+            .map_err(|p| anyhow::anyhow!("grammar not usable by whisper: {p}"))?;
         Ok(Recogniser {
             decoder,
             options: DecodeOptions {

@@ -101,12 +101,7 @@ impl AsrPool {
         let mut compiled = BTreeMap::new();
         for (lang, name, grammar) in grammars.iter() {
             let whisper_form = grammar.whisper_grammar().and_then(|g| {
-                let rules: Vec<Vec<(u32, u32)>> = g
-                    .rules
-                    .iter()
-                    .map(|rule| rule.iter().map(|e| (e.kind.code(), e.value)).collect())
-                    .collect();
-                asr::Grammar::from_raw(&rules, g.start_rule)
+                asr::Grammar::from_whisper_grammar(g)
                     .map_err(|p| tracing::error!(lang, name, problem = %p, "grammar not usable by whisper; matching only"))
                     .ok()
             });

@@ -89,6 +89,18 @@ impl Grammar {
         Ok(grammar)
     }
 
+    /// The decoding form of an SRGS grammar compiled by `speech::grammar`, checked.
+    pub fn from_whisper_grammar(
+        g: &crate::speech::grammar::WhisperGrammar,
+    ) -> Result<Grammar, GrammarProblem> {
+        let rules: Vec<Vec<(u32, u32)>> = g
+            .rules
+            .iter()
+            .map(|rule| rule.iter().map(|e| (e.kind.code(), e.value)).collect())
+            .collect();
+        Grammar::from_raw(&rules, g.start_rule)
+    }
+
     /// Checks everything whisper.cpp assumes: a start rule in range, every rule ending in its
     /// only `End`, references in range, character modifiers after a character, no empty
     /// character sets, and no left recursion.

@@ -8,67 +8,62 @@ pub(crate) fn looks_degenerate(text: &str, n_tokens: usize, max_tokens: u32) -> 
     (max_tokens > 0 && n_tokens >= max_tokens as usize) || repeats_a_phrase(text)
 }
 
-/// A word repeated four times in a row, or a phrase of 2–8 words repeated three times in a
-/// row ("no, no, no" is speech; "press one press one press one" is a loop).
+/// A word repeated four times in a row, a 2-word phrase three times, or a phrase of 3–8 words
+/// twice ("no, no, no" is speech; "press four for the previous message press four for the
+/// previous message" on a clip that says it once is a loop). A false alarm only costs a
+/// full-window re-decode.
 pub(crate) fn repeats_a_phrase(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-        .collect();
-    for n in 1..=8usize {
-        let needed = if n == 1 { 4 } else { 3 };
-        if words.len() < n * needed {
-            break;
-        }
-        for start in 0..=words.len() - n * needed {
-            let phrase = &words[start..start + n];
-            let runs = (1..needed).all(|k| &words[start + k * n..start + (k + 1) * n] == phrase);
-            if runs {
-                return true;
-            }
-        }
-    }
-    false
+    first_round_end(text).is_some()
 }
 
 /// The text up to the end of the first occurrence of a phrase that then repeats (see
 /// [`repeats_a_phrase`]), or `None` when nothing repeats.
 pub(crate) fn cut_repetition(text: &str) -> Option<String> {
     let raw: Vec<&str> = text.split_whitespace().collect();
-    let words: Vec<String> = raw
-        .iter()
-        .map(|w| {
-            w.chars()
+    first_round_end(text).map(|end| raw[..end].join(" "))
+}
+
+/// Back-to-back occurrences that make a phrase of `n` words a loop.
+fn rounds_for(n: usize) -> usize {
+    match n {
+        1 => 4,
+        2 => 3,
+        _ => 2,
+    }
+}
+
+/// Over all phrase lengths, the earliest end (in whitespace-separated words of `text`) of a
+/// phrase's first round, if some phrase repeats. Punctuation-only words are ignored.
+fn first_round_end(text: &str) -> Option<usize> {
+    // (normalised word, index of the raw word it came from)
+    let words: Vec<(String, usize)> = text
+        .split_whitespace()
+        .enumerate()
+        .map(|(i, w)| {
+            let w: String = w
+                .chars()
                 .filter(|c| c.is_alphanumeric())
                 .flat_map(char::to_lowercase)
-                .collect()
+                .collect();
+            (w, i)
         })
+        .filter(|(w, _)| !w.is_empty())
         .collect();
+    let same = |a: usize, b: usize, n: usize| (0..n).all(|k| words[a + k].0 == words[b + k].0);
     let mut best: Option<usize> = None;
     for n in 1..=8usize {
-        let needed = if n == 1 { 4 } else { 3 };
-        if words.len() < n * needed {
+        let rounds = rounds_for(n);
+        if words.len() < n * rounds {
             break;
         }
-        for start in 0..=words.len() - n * needed {
-            let phrase = &words[start..start + n];
-            if phrase.iter().all(String::is_empty) {
-                continue;
-            }
-            if (1..needed).all(|k| &words[start + k * n..start + (k + 1) * n] == phrase) {
-                let end = start + n;
-                best = Some(best.map_or(end, |b| b.min(end)));
-                break;
-            }
+        let found = (0..=words.len() - n * rounds)
+            .find(|&start| (1..rounds).all(|k| same(start, start + k * n, n)));
+        if let Some(start) = found {
+            let end = words[start + n - 1].1 + 1;
+            best = Some(best.map_or(end, |b| b.min(end)));
         }
     }
-    best.map(|end| raw[..end].join(" "))
+    best
 }
 
 #[cfg(test)]
@@ -82,6 +77,8 @@ mod tests {
             "No, no, no.",
             "Please enter your account number followed by the pound key.",
             "nine one one",
+            "thank you, thank you",
+            "I want to cancel, I want a refund",
             "To speak with a customer advocate, press two. For accounting, press three.",
         ] {
             assert!(!repeats_a_phrase(text), "{text}");
@@ -93,6 +90,9 @@ mod tests {
     fn repeated_phrases_are_loops() {
         assert!(repeats_a_phrase("the the the the"));
         assert!(repeats_a_phrase("Press one. Press one. Press one."));
+        assert!(repeats_a_phrase(
+            "press four for the previous message press four for the previous message"
+        ));
         assert!(repeats_a_phrase(
             "thank you for calling thank you for calling thank you for calling"
         ));
