@@ -57,6 +57,7 @@ fn first_round_end(text: &str) -> Option<usize> {
             break;
         }
         let found = (0..=words.len() - n * rounds)
+            .filter(|&start| !(start..start + n).all(|i| is_number(&words[i].0)))
             .find(|&start| (1..rounds).all(|k| same(start, start + k * n, n)));
         if let Some(start) = found {
             let end = words[start + n - 1].1 + 1;
@@ -64,6 +65,15 @@ fn first_round_end(text: &str) -> Option<usize> {
         }
     }
     best
+}
+
+/// A digit string or a digit word: numbers repeat legitimately ("1 0 0 0 0 5", "4 5 6 4 5 6").
+fn is_number(word: &str) -> bool {
+    word.chars().all(|c| c.is_ascii_digit())
+        || [
+            "zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+        ]
+        .contains(&word)
 }
 
 #[cfg(test)]
@@ -77,6 +87,9 @@ mod tests {
             "No, no, no.",
             "Please enter your account number followed by the pound key.",
             "nine one one",
+            " 1 0 0 0 0 5.",
+            "one zero zero zero zero five",
+            "4 5 6 4 5 6",
             "thank you, thank you",
             "I want to cancel, I want a refund",
             "To speak with a customer advocate, press two. For accounting, press three.",
