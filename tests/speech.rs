@@ -59,7 +59,7 @@ fn a_caller_says_what_they_want_and_their_order_number() {
                 ("codec_name", "PCMU/8000"),
                 ("te_pt", "101"),
             ];
-            let hold = ["-d", "24000"];
+            let hold = ["-d", "30000"];
             done_tx
                 .send(sipp(&kefu, "uac_call.xml", &keys, &hold))
                 .expect("main thread waits");
@@ -72,8 +72,9 @@ fn a_caller_says_what_they_want_and_their_order_number() {
         // The greeting (2 s), then "order" said over the menu prompt.
         peer.talk(Duration::from_millis(3000), 0, &SILENCE, 160);
         peer.speak(&order);
-        // kefu hears it, stops the menu and asks for the number (3.1 s).
-        peer.talk(Duration::from_millis(6000), 0, &SILENCE, 160);
+        // kefu hears it, stops the menu and asks for the number (3.1 s); the decode takes a
+        // second or more on a busy 2-core machine, so leave room.
+        peer.talk(Duration::from_millis(9000), 0, &SILENCE, 160);
         peer.speak(&number);
         peer.talk(Duration::from_millis(9000), 0, &SILENCE, 160);
         let (ok, out) = done_rx
