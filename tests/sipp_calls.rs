@@ -65,16 +65,21 @@ fn order_call(offer: &Offer) -> (RtpPeer, serde_json::Value, Kefu) {
         for d in "10023#".chars() {
             peer.press(d, 101, offer.pt, &offer.silence, offer.ts_step);
         }
-        // The read-back plays until SIPp hangs up.
-        peer.talk(
-            Duration::from_millis(4000),
-            offer.pt,
-            &offer.silence,
-            offer.ts_step,
-        );
-        let (ok, out) = done_rx
-            .recv_timeout(Duration::from_secs(40))
-            .expect("sipp finishes");
+        // The read-back plays until SIPp hangs up; keep listening till then, so the RTCP check
+        // below sees the whole call (the second report can come 11.25 s after the first packet).
+        let deadline = std::time::Instant::now() + Duration::from_secs(40);
+        let (ok, out) = loop {
+            peer.talk(
+                Duration::from_millis(500),
+                offer.pt,
+                &offer.silence,
+                offer.ts_step,
+            );
+            if let Ok(done) = done_rx.try_recv() {
+                break done;
+            }
+            assert!(std::time::Instant::now() < deadline, "sipp finishes");
+        };
         assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
     });
     let record = newest_call(&kefu);
