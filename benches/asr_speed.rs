@@ -45,7 +45,9 @@ const SENTENCES: [(f64, &str); 5] = [
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let all = !args.iter().any(|a| a == "decode" || a == "capacity");
+    let all = !args
+        .iter()
+        .any(|a| a == "decode" || a == "capacity" || a == "window");
     let env = |k: &str, d: u64| {
         std::env::var(k)
             .ok()
@@ -84,6 +86,9 @@ fn main() {
     println!("model {}; {}", model.display(), load());
     if all || args.iter().any(|a| a == "decode") {
         decode(&model, &clips, reps);
+    }
+    if args.iter().any(|a| a == "window") {
+        window(&model, &clips, reps);
     }
     if all || args.iter().any(|a| a == "capacity") {
         capacity(&model, &clips, seconds);
@@ -191,7 +196,7 @@ fn decode(model: &Path, clips: &[(f64, Vec<f32>)], reps: usize) {
     for (target, audio) in clips {
         let secs = audio.len() as f64 / 16_000.0;
         for (label, window) in [
-            ("default (Fit 768)", Window::default()),
+            ("default (clip + 2.6 s)", Window::default()),
             ("Full", Window::Full),
         ] {
             let opts = DecodeOptions {
@@ -219,6 +224,52 @@ fn decode(model: &Path, clips: &[(f64, Vec<f32>)], reps: usize) {
                 cpu_mean / 1000.0 / secs,
                 text.trim()
             );
+        }
+    }
+    println!("(end: {})", load());
+}
+
+/// Decode time against the encoder window and the thread count: where the time goes.
+fn window(model: &Path, clips: &[(f64, Vec<f32>)], reps: usize) {
+    let whisper = Whisper::load(model).expect("load the model");
+    println!(
+        "\n### Window sweep, {reps} repetitions (wall p50 ms); start: {}",
+        load()
+    );
+    println!(
+        "| utterance | threads | fit (clip + 64) | 256 floor | 512 floor | 768 floor | Full |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for threads in [1, 2] {
+        let mut decoder = whisper.new_decoder(threads).expect("a decoder");
+        for (target, audio) in clips {
+            let mut row = format!("| ~{target:.0} s | {threads} |");
+            for floor in [0, 256, 512, 768, u32::MAX] {
+                let window = if floor == u32::MAX {
+                    Window::Full
+                } else {
+                    Window::Fit {
+                        floor,
+                        margin: 64,
+                        retry: false,
+                    }
+                };
+                let opts = DecodeOptions {
+                    window,
+                    ..DecodeOptions::default()
+                };
+                let mut ms = Vec::new();
+                let mut text = String::new();
+                for _ in 0..reps {
+                    let t = Instant::now();
+                    text = decoder.decode(audio, &opts).expect("decode").text;
+                    ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                ms.sort_by(f64::total_cmp);
+                let words = text.split_whitespace().count();
+                row += &format!(" {:.0} ({words} w) |", pct(&ms, 50.0));
+            }
+            println!("{row}");
         }
     }
     println!("(end: {})", load());

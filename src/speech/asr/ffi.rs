@@ -178,7 +178,10 @@ impl State {
         };
         fp.n_threads = p.threads;
         fp.no_context = true;
-        fp.no_timestamps = p.single_segment;
+        // Timestamps stay on even for one segment: with a window cut to the clip, predicting
+        // the end timestamp is what makes whisper stop (a 1.4 s "Yes, that's right." in a
+        // 192-position window: 3 words with them, a 17-word loop without).
+        fp.no_timestamps = false;
         fp.single_segment = p.single_segment;
         fp.print_special = false;
         fp.print_progress = false;

@@ -36,10 +36,12 @@ fn rounds_for(n: usize) -> usize {
 /// phrase's first round, if some phrase repeats. Punctuation-only words are ignored.
 fn first_round_end(text: &str) -> Option<usize> {
     // (normalised word, index of the raw word it came from)
+    // Hyphens split too: whisper also loops inside one "word" ("I-A-A-A-A-A").
     let words: Vec<(String, usize)> = text
         .split_whitespace()
         .enumerate()
-        .map(|(i, w)| {
+        .flat_map(|(i, w)| w.split('-').map(move |part| (part, i)))
+        .map(|(w, i)| {
             let w: String = w
                 .chars()
                 .filter(|c| c.is_alphanumeric())
@@ -109,6 +111,10 @@ mod tests {
         assert!(repeats_a_phrase(
             "thank you for calling thank you for calling thank you for calling"
         ));
+        assert!(repeats_a_phrase(
+            "an inter-asterisk exchange, or I-A-A-A-A-A-A-A-A AX connections"
+        ));
+        assert!(!repeats_a_phrase("dial 1-2-3-4 or A-M"));
     }
 
     #[test]
