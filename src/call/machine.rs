@@ -146,6 +146,15 @@ struct PendingTurn {
     decided_at: Instant,
 }
 
+/// A decode started when the caller paused, before the endpoint: it is the final decode if the
+/// turn ends at that pause (with `samples` of audio). Its result may come before the endpoint.
+#[derive(Debug)]
+struct EarlyDecode {
+    turn: TurnId,
+    samples: usize,
+    result: Option<Result<Recognition, String>>,
+}
+
 pub struct Call {
     caller: Leg,
     agent: Option<Leg>,
@@ -170,6 +179,7 @@ pub struct Call {
     /// The last turn handed out, so turns stay numbered across listens.
     last_turn: TurnId,
     pending_turn: Option<PendingTurn>,
+    early: Option<EarlyDecode>,
     answered_at: Instant,
     outputs: VecDeque<CallOutput>,
     scratch: Vec<u8>,
@@ -203,6 +213,7 @@ impl Call {
             listener: None,
             last_turn: 0,
             pending_turn: None,
+            early: None,
             answered_at: now,
             outputs: VecDeque::new(),
             scratch: Vec::with_capacity(1500),
@@ -307,9 +318,34 @@ impl Call {
             }
             return;
         }
-        let Some(pending) = self.pending_turn.take_if(|p| p.turn == turn) else {
-            return; // the flow stopped listening meanwhile
+        if self.pending_turn.as_ref().is_none_or(|p| p.turn != turn) {
+            // An early decode done before its endpoint: kept until the turn ends.
+            if let Some(early) = &mut self.early
+                && early.turn == turn
+            {
+                // A whole answer already (an order number): end the turn on a short silence.
+                if result.as_ref().is_ok_and(|r| r.interpretation.is_some())
+                    && let Some((listener, _)) = &mut self.listener
+                {
+                    listener.grammar_complete(turn);
+                }
+                early.result = Some(result);
+            }
+            return; // or the flow stopped listening meanwhile
+        }
+        self.early = None;
+        self.finish_turn(now, result);
+    }
+
+    /// Hands the final result of the pending turn to the flow.
+    fn finish_turn(&mut self, now: Instant, result: Result<Recognition, String>) {
+        let Some(pending) = self.pending_turn.take() else {
+            return;
         };
+        metrics::histogram!("kefu_asr_endpoint_to_final_seconds").record(
+            now.saturating_duration_since(pending.decided_at)
+                .as_secs_f64(),
+        );
         let ms = |t: Instant| t.saturating_duration_since(self.answered_at).as_millis() as u64;
         match result {
             Ok(r) => {
@@ -458,6 +494,17 @@ impl Call {
                 self.outputs.push_back(output);
             }
             TurnEvent::Partial { .. } => {}
+            // Decode now what the turn ends with if this pause ends it: the result is then
+            // ready at the endpoint, not one decode after it. A newer decode replaces it.
+            TurnEvent::Paused { turn, audio } => {
+                self.early = Some(EarlyDecode {
+                    turn,
+                    samples: audio.len(),
+                    result: None,
+                });
+                let output = recognise(turn, false, audio);
+                self.outputs.push_back(output);
+            }
             TurnEvent::Ended {
                 turn,
                 audio,
@@ -465,14 +512,30 @@ impl Call {
                 speech_end,
                 decided_at,
             } => {
-                let output = recognise(turn, false, audio);
-                self.outputs.push_back(output);
+                let early = self
+                    .early
+                    .take_if(|e| e.turn == turn && e.samples == audio.len());
+                if early.is_none() {
+                    let output = recognise(turn, false, audio);
+                    self.outputs.push_back(output);
+                }
                 self.pending_turn = Some(PendingTurn {
                     turn,
                     speech_start,
                     speech_end,
                     decided_at,
                 });
+                match early {
+                    Some(EarlyDecode {
+                        result: Some(result),
+                        ..
+                    }) => {
+                        self.finish_turn(now, result);
+                    }
+                    // Still decoding: its result comes through `recognised`.
+                    Some(e) => self.early = Some(e),
+                    None => {}
+                }
             }
         }
     }
@@ -604,6 +667,7 @@ impl Call {
                 FlowAction::StopListening => {
                     self.listener = None;
                     self.pending_turn = None;
+                    self.early = None;
                 }
                 FlowAction::Note { kind, detail } => self.event(kind, detail),
                 FlowAction::Hangup { cause } => self.hang_up(&cause),
@@ -688,8 +752,13 @@ cause = "flow.hangup"
 
     /// A call answered at `t0` on PCMU with telephone-event 101; prompts are 1 s of a loud tone.
     fn call(t0: Instant) -> Call {
+        call_with(t0, FLOW, false)
+    }
+
+    /// [`call`] with another flow, and speech recognition on or off.
+    fn call_with(t0: Instant, flow: &str, speech: bool) -> Call {
         let flow =
-            Arc::new(parse_flow("t", FLOW, std::path::Path::new("t.toml")).expect("valid flow"));
+            Arc::new(parse_flow("t", flow, std::path::Path::new("t.toml")).expect("valid flow"));
         let tone: Vec<i16> = (0..16_000)
             .map(|i| if (i / 8) % 2 == 0 { 8000 } else { -8000 })
             .collect();
@@ -721,7 +790,7 @@ cause = "flow.hangup"
                 language: "en".into(),
                 record: true,
                 media_timeout: Duration::from_secs(30),
-                speech: false,
+                speech,
             },
         )
     }
@@ -915,6 +984,166 @@ cause = "flow.hangup"
             out.extend(drain(c).into_iter().map(|o| (ms, o)));
         }
         out
+    }
+
+    const LISTEN_FLOW: &str = r#"
+start = "ask"
+[nodes.ask]
+kind = "listen"
+prompt = "menu"
+speech = { end_silence_ms = 500, denoise = false }
+var = "said"
+timeout_ms = 5000
+retries = 0
+next = "bye"
+on_failure = "bye"
+[nodes.bye]
+kind = "hangup"
+cause = "flow.hangup"
+"#;
+
+    /// A call whose flow listens after a 1 s prompt, with speech recognition on.
+    fn listening_call(t0: Instant) -> Call {
+        call_with(t0, LISTEN_FLOW, true)
+    }
+
+    /// Feeds caller audio from `from_ms` to `to_ms`: a loud 200 Hz buzz with harmonics (speech
+    /// to the VAD) inside `voiced`, silence elsewhere. Returns the outputs with their times.
+    fn talk(
+        c: &mut Call,
+        t0: Instant,
+        from_ms: u64,
+        to_ms: u64,
+        voiced: &[(u64, u64)],
+    ) -> Vec<(u64, CallOutput)> {
+        let peer: SocketAddr = PEER.parse().expect("addr");
+        let mut out = Vec::new();
+        for ms in (from_ms..to_ms).step_by(20) {
+            let now = t0 + Duration::from_millis(ms);
+            let i = (ms / 20) as u16;
+            let loud = voiced.iter().any(|&(a, b)| (a..b).contains(&ms));
+            let payload: Vec<u8> = (0..160)
+                .map(|n| {
+                    let t = (u64::from(i) * 160 + n) as f32 / 8000.0;
+                    let v: f32 = (1..8)
+                        .map(|h| {
+                            (2.0 * std::f32::consts::PI * 200.0 * h as f32 * t).sin() / h as f32
+                        })
+                        .sum();
+                    let sample = if loud { (v * 6000.0) as i16 } else { 0 };
+                    crate::media::codec::g711::linear_to_ulaw(sample)
+                })
+                .collect();
+            c.handle_rtp(
+                now,
+                LegId::Caller,
+                peer,
+                &rtp(0, i == 0, i, u32::from(i) * 160, &payload),
+            );
+            c.handle_tick(now);
+            out.extend(drain(c).into_iter().map(|o| (ms, o)));
+        }
+        out
+    }
+
+    fn recognitions(out: &[(u64, CallOutput)]) -> Vec<(u64, TurnId, usize)> {
+        out.iter()
+            .filter_map(|(ms, o)| match o {
+                CallOutput::Recognise {
+                    turn,
+                    partial: false,
+                    audio,
+                    ..
+                } => Some((*ms, *turn, audio.len())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn heard(text: &str) -> Result<Recognition, String> {
+        Ok(Recognition {
+            text: text.into(),
+            interpretation: None,
+            confidence: 0.9,
+        })
+    }
+
+    #[test]
+    fn the_final_decode_starts_at_the_pause_and_is_ready_at_the_endpoint() {
+        let t0 = Instant::now();
+        let mut c = listening_call(t0);
+        // The caller speaks 1.5 .. 2.5 s; the 500 ms endpoint falls at about 3 s.
+        let out = talk(&mut c, t0, 0, 2800, &[(1500, 2500)]);
+        let early = recognitions(&out);
+        let [(at, turn, samples)] = early[..] else {
+            panic!("one early decode by 2.8 s: {early:?}");
+        };
+        // Once the post-roll (200 ms) after the speech is complete; the VAD lags a frame or two.
+        assert!((2700..=2780).contains(&at), "early decode at {at} ms");
+        // Its result comes back before the endpoint.
+        c.recognised(
+            t0 + Duration::from_millis(2800),
+            turn,
+            false,
+            heard("hello"),
+        );
+        let out = talk(&mut c, t0, 2800, 4000, &[]);
+        assert!(recognitions(&out).is_empty(), "no second decode");
+        let (speech_at, detail) = out
+            .iter()
+            .find_map(|(ms, o)| match o {
+                CallOutput::Event {
+                    kind: "speech",
+                    detail,
+                } => Some((*ms, detail.clone())),
+                _ => None,
+            })
+            .expect("the turn's result reaches the flow");
+        let detail: serde_json::Value = serde_json::from_str(&detail).expect("JSON");
+        assert_eq!(detail["text"], "hello");
+        // Delivered at the endpoint itself: no decode after it.
+        assert_eq!(detail["final_ms"], detail["endpoint_ms"]);
+        assert_eq!(detail["endpoint_ms"], speech_at);
+        assert!(samples > 16 * 1000, "the turn's audio: {samples} samples");
+        assert_eq!(
+            hangup_cause(&out.into_iter().map(|(_, o)| o).collect::<Vec<_>>()),
+            Some("flow.hangup")
+        );
+    }
+
+    #[test]
+    fn speech_after_the_pause_makes_the_early_decode_stale() {
+        let t0 = Instant::now();
+        let mut c = listening_call(t0);
+        // 1.5 .. 2.5 s, a 300 ms pause, then 2.8 .. 3.5 s.
+        let out = talk(&mut c, t0, 0, 5000, &[(1500, 2500), (2800, 3500)]);
+        let decodes = recognitions(&out);
+        assert_eq!(decodes.len(), 2, "{decodes:?}");
+        let (first, second) = (decodes[0], decodes[1]);
+        assert_eq!(first.1, second.1, "one turn");
+        assert!(
+            second.2 > first.2 + 16 * 900,
+            "the second covers the resumed speech"
+        );
+        // The second was asked at its own pause, before the endpoint; its result is final.
+        c.recognised(
+            t0 + Duration::from_millis(5000),
+            second.1,
+            false,
+            heard("two parts"),
+        );
+        let out = drain(&mut c);
+        let detail = out
+            .iter()
+            .find_map(|o| match o {
+                CallOutput::Event {
+                    kind: "speech",
+                    detail,
+                } => Some(detail.clone()),
+                _ => None,
+            })
+            .expect("the result reaches the flow");
+        assert!(detail.contains("two parts"), "{detail}");
     }
 
     #[test]

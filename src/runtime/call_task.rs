@@ -307,7 +307,9 @@ async fn run_inbound(
     let mut cause: Option<String> = None;
     let mut remote_gone = false;
     // Decodes of the caller's turns: the final one the flow waits for, and at most one partial.
-    let mut final_decoding: Option<(TurnId, Instant, Decoding)> = None;
+    // A new final decode replaces (and so cancels) one in flight: an early decode made stale
+    // by the caller speaking on.
+    let mut final_decoding: Option<(TurnId, Decoding)> = None;
     let mut partial_decoding: Option<(TurnId, Decoding)> = None;
     loop {
         tokio::select! {
@@ -335,10 +337,8 @@ async fn run_inbound(
                     call.transfer_failed(Instant::now(), TransferOutcome::Failed(why));
                 }
             }
-            r = async { final_decoding.as_mut().expect("guarded by is_some").2.result().await }, if final_decoding.is_some() => {
-                let (turn, submitted, _) = final_decoding.take().expect("guarded by is_some");
-                metrics::histogram!("kefu_asr_endpoint_to_final_seconds")
-                    .record(submitted.elapsed().as_secs_f64());
+            r = async { final_decoding.as_mut().expect("guarded by is_some").1.result().await }, if final_decoding.is_some() => {
+                let (turn, _) = final_decoding.take().expect("guarded by is_some");
                 call.recognised(Instant::now(), turn, false, r);
             }
             r = async { partial_decoding.as_mut().expect("guarded by is_some").1.result().await }, if partial_decoding.is_some() => {
@@ -528,7 +528,7 @@ async fn run_inbound(
                     };
                     match pool.submit(request) {
                         Ok(Some(d)) if partial => partial_decoding = Some((turn, d)),
-                        Ok(Some(d)) => final_decoding = Some((turn, Instant::now(), d)),
+                        Ok(Some(d)) => final_decoding = Some((turn, d)),
                         Ok(None) => {}
                         Err(reason) => call.recognised(Instant::now(), turn, partial, Err(reason)),
                     }

@@ -11,7 +11,10 @@
 //!   └──────────────────┘                                        └─► SpeechEnded (+ the turn's audio)
 //! ```
 //!
-//! A pause shorter than the silence window is part of the turn (hangover). While speaking,
+//! A pause shorter than the silence window is part of the turn (hangover). Once a pause has
+//! lasted `post_roll_ms`, the audio the turn would end with is complete: `Paused` says so, once
+//! per pause, so the caller can start the final decode early and have it ready at the endpoint
+//! (if speech resumes instead, that decode is stale). While speaking,
 //! `Partial` events come every `partial_every_ms` from the onset, pauses included, so the
 //! caller can run a partial decode and, if the grammar is already complete, call
 //! [`Endpointer::shorten_silence`]. `NoInput` comes once, `no_input_ms` after
@@ -61,8 +64,10 @@ pub struct EndpointConfig {
     /// `NoInput` this long after `start` without any turn; 0 for never. Default 5000 ms, the
     /// usual IVR no-input timeout.
     pub no_input_ms: u32,
-    /// A turn is ended this long after its onset even if the caller goes on. Default 15 s:
-    /// long enough for an address, short enough to keep whisper's work per turn bounded.
+    /// A turn is ended this long after its onset even if the caller goes on. Default 28 s:
+    /// the most whisper decodes in one 30 s window with the pre- and post-roll; a shorter cap
+    /// cuts long sentences mid-word (measured on the Asterisk prompts: a 15 s cap cost 1 WER
+    /// point).
     pub max_turn_ms: u32,
     /// Audio kept before the onset. Default 200 ms, covering the detector's own lag.
     pub pre_roll_ms: u32,
@@ -77,7 +82,7 @@ impl Default for EndpointConfig {
             silence_ms: 500,
             partial_every_ms: 500,
             no_input_ms: 5_000,
-            max_turn_ms: 15_000,
+            max_turn_ms: 28_000,
             pre_roll_ms: 200,
             post_roll_ms: 200,
         }
@@ -116,6 +121,9 @@ pub enum EndpointEvent {
     SpeechStarted { at: Instant, decided_at: Instant },
     /// Time for a partial decode of [`Endpointer::turn_audio`].
     Partial { at: Instant },
+    /// The caller paused for `post_roll_ms`: if the turn ends at this pause, its audio is
+    /// [`Endpointer::closing_audio`] as of now.
+    Paused { at: Instant },
     /// The turn closed.
     SpeechEnded {
         /// Onset of the first speech frame.
@@ -155,6 +163,8 @@ pub struct OpenTurn {
     pub silence: Duration,
     /// When the next `Partial` is due; `None` when partials are off.
     pub next_partial: Option<Instant>,
+    /// `Paused` was reported for the current pause.
+    pub pause_reported: bool,
 }
 
 /// One call's turn detector. Sans-IO: it never reads a clock; feed it every frame in order.
@@ -246,6 +256,11 @@ impl Endpointer {
         self.buffer.samples()
     }
 
+    /// The audio `SpeechEnded` would carry if the open turn ended now (empty outside a turn).
+    pub fn closing_audio(&self) -> Vec<f32> {
+        self.buffer.closing(samples_for(self.config.post_roll_ms))
+    }
+
     /// Takes one frame, complete at `now`, and the detector's decision on it.
     pub fn handle_frame(
         &mut self,
@@ -285,6 +300,7 @@ impl Endpointer {
             last_speech_end: now,
             silence: ms(self.config.silence_ms),
             next_partial,
+            pause_reported: false,
         });
         self.no_input_at = None;
         self.buffer.begin(self.pre_roll_frames + frames as usize);
@@ -302,6 +318,7 @@ impl Endpointer {
     ) -> Option<EndpointEvent> {
         if is_speech {
             turn.last_speech_end = now;
+            turn.pause_reported = false;
             self.buffer.mark_speech_end();
         }
         let reason = if now.duration_since(turn.started_at) >= ms(self.config.max_turn_ms)
@@ -324,11 +341,23 @@ impl Endpointer {
             });
         }
         let mut event = None;
+        let paused = now.duration_since(turn.last_speech_end);
+        if !turn.pause_reported
+            && !is_speech
+            && paused >= ms(self.config.post_roll_ms)
+            && turn.silence > paused
+        {
+            turn.pause_reported = true;
+            event = Some(EndpointEvent::Paused { at: now });
+        }
         if let Some(due) = &mut turn.next_partial
             && *due <= now
         {
             *due = next_due(*due, ms(self.config.partial_every_ms), now);
-            event = Some(EndpointEvent::Partial { at: now });
+            // In a reported pause the early decode already covers all the audio.
+            if !turn.pause_reported {
+                event = Some(EndpointEvent::Partial { at: now });
+            }
         }
         self.state = EndpointState::Speaking(turn);
         event
@@ -423,6 +452,7 @@ mod tests {
                         ("started", vec![rel(at), rel(decided_at)])
                     }
                     EndpointEvent::Partial { at } => ("partial", vec![rel(at)]),
+                    EndpointEvent::Paused { at } => ("paused", vec![rel(at)]),
                     EndpointEvent::SpeechEnded {
                         speech_start,
                         speech_end,
@@ -476,6 +506,7 @@ mod tests {
                 ("partial", vec![1_500]),
                 ("partial", vec![2_000]),
                 ("partial", vec![2_500]),
+                ("paused", vec![2_700]),
                 ("ended", vec![500, 2_500, 3_000]),
             ]
         );
@@ -506,7 +537,8 @@ mod tests {
             call.timeline(),
             [
                 ("started", vec![3_000, 3_120]),
-                ("partial", vec![3_500]), // partials go on through the closing silence
+                // The post-roll is complete at 3.32 s; no partial after that.
+                ("paused", vec![3_320]),
                 ("ended", vec![3_000, 3_120, 3_620]),
             ]
         );
@@ -527,6 +559,8 @@ mod tests {
             call.timeline(),
             [
                 ("started", vec![500, 620]),
+                ("paused", vec![1_700]),
+                ("paused", vec![2_700]),
                 ("ended", vec![500, 2_500, 3_000])
             ]
         );
@@ -550,8 +584,10 @@ mod tests {
             call.timeline(),
             [
                 ("started", vec![500, 620]),
+                ("paused", vec![1_700]),
                 ("ended", vec![500, 1_500, 2_000]),
                 ("started", vec![2_000, 2_120]),
+                ("paused", vec![2_700]),
                 ("ended", vec![2_000, 2_500, 3_000]),
             ]
         );
@@ -587,7 +623,7 @@ mod tests {
             call.timeline(),
             [
                 ("started", vec![4_000, 4_120]),
-                ("partial", vec![4_500]),
+                ("paused", vec![4_400]),
                 ("ended", vec![4_000, 4_200, 4_700]),
             ]
         );
@@ -601,6 +637,7 @@ mod tests {
     fn max_turn_ends_endless_speech_and_a_new_turn_follows() {
         let mut call = Call::new(EndpointConfig {
             partial_every_ms: 0,
+            max_turn_ms: 15_000,
             ..EndpointConfig::default()
         });
         call.feed(500, false);
@@ -626,8 +663,8 @@ mod tests {
         call.feed(500, false);
         call.feed(2_300, true);
         call.feed(2_500, false);
-        // The partial at 2.5 s comes in the pause; the grammar is complete.
-        assert_eq!(call.timeline().last(), Some(&("partial", vec![2_500])));
+        // The early decode at 2.5 s (post-roll complete) already satisfies the grammar.
+        assert_eq!(call.timeline().last(), Some(&("paused", vec![2_500])));
         call.endpointer.shorten_silence(900); // never lengthens
         call.feed(2_520, false);
         assert!(matches!(
@@ -664,8 +701,10 @@ mod tests {
             call.timeline(),
             [
                 ("started", vec![0, 120]),
+                ("paused", vec![1_200]),
                 ("ended", vec![0, 1_000, 1_800]),
                 ("started", vec![3_000, 3_120]),
+                ("paused", vec![3_400]),
                 ("ended", vec![3_000, 3_200, 4_000]),
             ]
         );
@@ -836,7 +875,8 @@ mod tests {
 
     proptest! {
         /// Any decision sequence: turns open and close in order, times are ordered, audio is
-        /// bounded by pre-roll + max turn, and nothing panics.
+        /// bounded by pre-roll + max turn, a turn that ends at a reported pause ends with the
+        /// audio reported then, and nothing panics.
         #[test]
         fn events_are_well_formed(decisions in proptest::collection::vec(any::<bool>(), 0..2_000)) {
             let config = EndpointConfig { max_turn_ms: 3_000, ..EndpointConfig::default() };
@@ -845,9 +885,14 @@ mod tests {
             endpointer.start(t0);
             let mut open = false;
             let mut no_inputs = 0;
+            let mut paused: Option<Vec<f32>> = None;
             for (i, &is_speech) in decisions.iter().enumerate() {
                 let now = t0 + FRAME * (i as u32 + 1);
-                match endpointer.handle_frame(now, &Frame::SILENCE, is_speech) {
+                if is_speech {
+                    paused = None;
+                }
+                let frame = Frame([i as i16; FRAME_SAMPLES]);
+                match endpointer.handle_frame(now, &frame, is_speech) {
                     Some(EndpointEvent::SpeechStarted { at, decided_at }) => {
                         prop_assert!(!open);
                         prop_assert!(at < decided_at && decided_at == now);
@@ -856,8 +901,15 @@ mod tests {
                     Some(EndpointEvent::Partial { at }) => {
                         prop_assert!(open && at == now);
                     }
-                    Some(EndpointEvent::SpeechEnded { speech_start, speech_end, decided_at, audio, .. }) => {
+                    Some(EndpointEvent::Paused { at }) => {
+                        prop_assert!(open && at == now && !is_speech && paused.is_none());
+                        paused = Some(endpointer.closing_audio());
+                    }
+                    Some(EndpointEvent::SpeechEnded { speech_start, speech_end, decided_at, audio, reason }) => {
                         prop_assert!(open);
+                        if let Some(p) = paused.take() && reason == EndReason::Silence {
+                            prop_assert_eq!(p, audio.clone());
+                        }
                         prop_assert!(speech_start < speech_end && speech_end <= decided_at);
                         prop_assert!(decided_at.duration_since(speech_start) <= ms(3_000));
                         prop_assert!(audio.len() <= (200 + 3_000) * 16);

@@ -28,6 +28,13 @@ pub enum TurnEvent {
         turn: TurnId,
         audio: Vec<f32>,
     },
+    /// The caller paused long enough that the turn's audio is complete if the pause ends it:
+    /// decode `audio` now, and the result is ready when [`TurnEvent::Ended`] comes with the
+    /// same audio (a resumed turn ends with more).
+    Paused {
+        turn: TurnId,
+        audio: Vec<f32>,
+    },
     /// The turn is over; its audio runs from just before `speech_start` to just after `speech_end`.
     Ended {
         turn: TurnId,
@@ -114,6 +121,10 @@ impl Listener {
                     .iter()
                     .map(|&s| f32::from(s) / 32768.0)
                     .collect(),
+            }),
+            EndpointEvent::Paused { .. } => Some(TurnEvent::Paused {
+                turn: self.turn,
+                audio: self.endpointer.closing_audio(),
             }),
             EndpointEvent::SpeechEnded {
                 speech_start,

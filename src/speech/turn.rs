@@ -92,9 +92,14 @@ impl TurnBuffer {
     /// Closes the turn and returns its audio up to `post_roll_samples` past the end of speech,
     /// as `f32` in -1.0 ..= 1.0 (what whisper takes). Empty if no turn was open.
     pub fn finish(&mut self, post_roll_samples: usize) -> Vec<f32> {
-        let Some(turn) = self.turn.take() else {
-            return Vec::new();
-        };
+        let audio = self.closing(post_roll_samples);
+        self.turn = None;
+        audio
+    }
+
+    /// The audio [`TurnBuffer::finish`] would return now, leaving the turn open.
+    pub fn closing(&self, post_roll_samples: usize) -> Vec<f32> {
+        let turn = self.samples();
         let keep = turn
             .len()
             .min(self.speech_end.saturating_add(post_roll_samples));
