@@ -1,6 +1,6 @@
 //! Speed figures of kefu's speech recognition, in-process through the library.
 //!
-//! `cargo bench --bench asr_speed [-- decode|capacity]` (default both). Environment:
+//! `cargo bench --bench asr_speed [-- decode|endpoint|capacity|window]` (default: the first three). Environment:
 //! `KEFU_BENCH_MODEL` (default `target/test-models/models/ggml-tiny.en-q8_0.bin`, else the first
 //! model under `target/bench-data/asr/store/models/` left by the `asr_accuracy` bench),
 //! `KEFU_BENCH_REPS` (decode repetitions, default 10), `KEFU_BENCH_SECONDS` (simulated time per
@@ -8,14 +8,16 @@
 //!
 //! - **decode**: flite (voice slt) utterances of about 1, 2, 3, 5 and 10 s, 16 kHz → 8 kHz µ-law
 //!   → 16 kHz (sox), decoded on one thread with `Window::default()` and with `Window::Full`:
-//!   mean / p50 / max milliseconds and real-time factor. The final result of a turn arrives one
-//!   decode after the endpoint, so the decode time of a 3 s turn is the endpoint→final latency on
-//!   an idle worker.
+//!   mean / p50 / max milliseconds and real-time factor.
+//! - **endpoint**: the call's listener over each clip in virtual time; the final decode starts
+//!   at the caller's pause, so the result comes `decode − (endpoint − pause)` after the
+//!   endpoint (0 when the decode is done first); 1 and 2 threads.
 //! - **capacity**: N simulated callers, each talking 40 % of the time (turns of 2–4 s, silences
-//!   1–2× the turn, fixed seed), submit each finished turn to an `AsrPool` with default settings
-//!   (one worker per core, one thread each) in real time; submit→result latency p50/p95 per N,
-//!   N = 1, 2, 4, 6, 8, … until p95 exceeds 300 ms. Only ASR runs: the callers' own media,
-//!   denoise and VAD work is not simulated, so the figure is an upper bound for a server.
+//!   1–2× the turn, fixed seed), submit each turn to an `AsrPool` with default settings
+//!   (one worker per core, one thread each) in real time when the caller pauses, 300 ms before
+//!   a 500 ms endpoint; latency after the endpoint p50/p95 per N, N = 1, 2, 4, 6, 8, … until
+//!   p95 exceeds 300 ms. Only ASR runs: the callers' own media, denoise and VAD work is not
+//!   simulated, so the figure is an upper bound for a server.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -47,7 +49,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let all = !args
         .iter()
-        .any(|a| a == "decode" || a == "capacity" || a == "window");
+        .any(|a| ["decode", "capacity", "window", "endpoint"].contains(&a.as_str()));
     let env = |k: &str, d: u64| {
         std::env::var(k)
             .ok()
@@ -86,6 +88,9 @@ fn main() {
     println!("model {}; {}", model.display(), load());
     if all || args.iter().any(|a| a == "decode") {
         decode(&model, &clips, reps);
+    }
+    if all || args.iter().any(|a| a == "endpoint") {
+        endpoint(&model, &clips, reps);
     }
     if args.iter().any(|a| a == "window") {
         window(&model, &clips, reps);
@@ -229,6 +234,87 @@ fn decode(model: &Path, clips: &[(f64, Vec<f32>)], reps: usize) {
     println!("(end: {})", load());
 }
 
+/// Endpoint → final result of a turn, as a call gets it: the call's listener (RNNoise, VAD, a
+/// 500 ms endpoint) runs over the clip in virtual time; the final decode starts when the
+/// caller pauses (`TurnEvent::Paused`), so the result is late by what the decode takes beyond
+/// the rest of the endpoint silence. Decodes are timed for real on an idle worker.
+fn endpoint(model: &Path, clips: &[(f64, Vec<f32>)], reps: usize) {
+    use kefu::media::frame::{FRAME_SAMPLES, Frame};
+    use kefu::speech::listener::{ListenSettings, Listener, TurnEvent};
+    let whisper = Whisper::load(model).expect("load the model");
+    println!(
+        "\n### Endpoint → final, 500 ms endpoint, early decode at the pause, {reps} repetitions; \
+         start: {}",
+        load()
+    );
+    println!(
+        "| utterance | threads | head start ms (endpoint − pause) | decode p50 ms | final after endpoint p50 ms | max ms |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for threads in [1, 2] {
+        let mut decoder = whisper.new_decoder(threads).expect("a decoder");
+        for (target, audio) in clips {
+            let t0 = Instant::now();
+            let settings = ListenSettings {
+                end_silence: Duration::from_millis(500),
+                denoise: true,
+                partial_every: Duration::ZERO,
+            };
+            let mut listener = Listener::new(t0, settings, 0).expect("valid settings");
+            // 300 ms of silence, the clip, 1.5 s of silence.
+            let mut samples = vec![0i16; 4_800];
+            samples.extend(audio.iter().map(|&s| (s * 32767.0) as i16));
+            samples.extend(std::iter::repeat_n(0i16, 24_000));
+            let mut paused: Option<(Instant, Vec<f32>)> = None;
+            let mut ended = None;
+            for (i, chunk) in samples.chunks_exact(FRAME_SAMPLES).enumerate() {
+                let mut frame = Frame::SILENCE;
+                frame.samples_mut().copy_from_slice(chunk);
+                let now = t0 + Duration::from_millis(20 * (i as u64 + 1));
+                match listener.handle_frame(now, &frame) {
+                    Some(TurnEvent::Paused { audio, .. }) => paused = Some((now, audio)),
+                    Some(TurnEvent::Ended {
+                        audio, decided_at, ..
+                    }) => {
+                        ended = Some((decided_at, audio));
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let Some((decided_at, final_audio)) = ended else {
+                println!("| ~{target:.0} s | {threads} | no turn found | | | |");
+                continue;
+            };
+            let head = match &paused {
+                Some((at, a)) if *a == final_audio => decided_at.duration_since(*at),
+                _ => Duration::ZERO,
+            };
+            let mut decode_ms = Vec::new();
+            let mut late_ms = Vec::new();
+            for _ in 0..reps {
+                let t = Instant::now();
+                decoder
+                    .decode(&final_audio, &DecodeOptions::default())
+                    .expect("decode");
+                let d = t.elapsed();
+                decode_ms.push(d.as_secs_f64() * 1000.0);
+                late_ms.push(d.saturating_sub(head).as_secs_f64() * 1000.0);
+            }
+            decode_ms.sort_by(f64::total_cmp);
+            late_ms.sort_by(f64::total_cmp);
+            println!(
+                "| ~{target:.0} s | {threads} | {} | {:.0} | {:.0} | {:.0} |",
+                head.as_millis(),
+                pct(&decode_ms, 50.0),
+                pct(&late_ms, 50.0),
+                late_ms[late_ms.len() - 1]
+            );
+        }
+    }
+    println!("(end: {})", load());
+}
+
 /// Decode time against the encoder window and the thread count: where the time goes.
 fn window(model: &Path, clips: &[(f64, Vec<f32>)], reps: usize) {
     let whisper = Whisper::load(model).expect("load the model");
@@ -334,8 +420,10 @@ fn capacity(model: &Path, clips: &[(f64, Vec<f32>)], seconds: u64) {
          talking 40 % (turns 2–4 s), {seconds} s per step; start: {}",
         load()
     );
-    println!("| callers N | turns | refused | p50 ms | p95 ms | max ms | machine load at end |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| callers N | turns | refused | pause→result p50 ms | p95 ms | after endpoint p50 ms | p95 ms | max ms | machine load at end |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut best = 0usize;
     let mut n = 1usize;
     loop {
@@ -392,11 +480,15 @@ fn capacity(model: &Path, clips: &[(f64, Vec<f32>)], seconds: u64) {
         });
         let mut ms = latencies.lock().expect("latencies").clone();
         ms.sort_by(f64::total_cmp);
-        let p95 = pct(&ms, 95.0);
+        // A turn is submitted when the caller pauses, 300 ms before a 500 ms endpoint.
+        let late: Vec<f64> = ms.iter().map(|m| (m - 300.0).max(0.0)).collect();
+        let p95 = pct(&late, 95.0);
         println!(
-            "| {n} | {turns} | {refused} | {:.0} | {p95:.0} | {:.0} | {} |",
+            "| {n} | {turns} | {refused} | {:.0} | {:.0} | {:.0} | {p95:.0} | {:.0} | {} |",
             pct(&ms, 50.0),
-            ms.last().copied().unwrap_or(f64::NAN),
+            pct(&ms, 95.0),
+            pct(&late, 50.0),
+            late.last().copied().unwrap_or(f64::NAN),
             load()
         );
         if p95 > 300.0 || refused > 0 {

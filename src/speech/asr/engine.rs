@@ -180,6 +180,9 @@ impl Decoder {
             }
         }
         let mut transcript = self.transcript(&segments, audio.len(), kept, retried, started);
+        if opts.grammar.is_some() && cut.is_none() {
+            cut = guard::cut_number_restart(&transcript.text);
+        }
         if let Some(text) = cut {
             transcript.text = text.trim().to_owned();
             if let [segment] = transcript.segments.as_mut_slice() {

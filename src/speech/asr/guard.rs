@@ -23,6 +23,40 @@ pub(crate) fn cut_repetition(text: &str) -> Option<String> {
     first_round_end(text).map(|end| raw[..end].join(" "))
 }
 
+/// A number followed, after a sentence break, by a restart of itself ("208 309. 20.",
+/// "51308. 513."): whisper going round again after the answer, measured on spoken order
+/// numbers. Returns the text before the restart. A number said twice ("10023. 10023.") is cut
+/// to one as well; a digit group without a break before it is never cut.
+pub(crate) fn cut_number_restart(text: &str) -> Option<String> {
+    let sentences: Vec<&str> = text
+        .split_inclusive(['.', '?', '!'])
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    let digits = |s: &str| -> Option<String> {
+        let words: Vec<&str> = s
+            .split(|c: char| c.is_whitespace() || ".,?!-".contains(c))
+            .filter(|w| !w.is_empty())
+            .collect();
+        (!words.is_empty() && words.iter().all(|w| w.chars().all(|c| c.is_ascii_digit())))
+            .then(|| words.concat())
+    };
+    let mut head = String::new();
+    for (i, sentence) in sentences.iter().enumerate() {
+        let d = digits(sentence)?;
+        if i > 0 && head.len() >= 3 {
+            let tail: String = sentences[i..]
+                .iter()
+                .map(|s| digits(s))
+                .collect::<Option<_>>()?;
+            if head.starts_with(&tail) {
+                return Some(sentences[..i].concat().trim().to_owned());
+            }
+        }
+        head.push_str(&d);
+    }
+    None
+}
+
 /// Back-to-back occurrences that make a phrase of `n` words a loop.
 fn rounds_for(n: usize) -> usize {
     match n {
@@ -128,6 +162,21 @@ mod tests {
             Some("I want my order, press one".to_owned())
         );
         assert_eq!(cut_repetition("No, no, no."), None);
+    }
+
+    #[test]
+    fn a_number_that_starts_over_is_cut_at_the_restart() {
+        let cut = |t: &str| cut_number_restart(t);
+        assert_eq!(cut("208 309. 20."), Some("208 309.".to_owned()));
+        assert_eq!(cut("51308. 513."), Some("51308.".to_owned()));
+        assert_eq!(cut("10023. 10023."), Some("10023.".to_owned()));
+        assert_eq!(cut("1 0 0 2 3"), None, "no break, no cut");
+        assert_eq!(cut("0933896 0."), None, "no break before the 0");
+        assert_eq!(cut("456. 789."), None, "not a restart");
+        assert_eq!(cut("4, 8, 4, 6, 1, 4"), None, "commas part digits, not sentences");
+        assert_eq!(cut("12. 1."), None, "too short a number to call it a loop");
+        assert_eq!(cut("order. order."), None, "words are the phrase guard's");
+        assert_eq!(cut(""), None);
     }
 
     #[test]
