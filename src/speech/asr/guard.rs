@@ -173,7 +173,11 @@ mod tests {
         assert_eq!(cut("1 0 0 2 3"), None, "no break, no cut");
         assert_eq!(cut("0933896 0."), None, "no break before the 0");
         assert_eq!(cut("456. 789."), None, "not a restart");
-        assert_eq!(cut("4, 8, 4, 6, 1, 4"), None, "commas part digits, not sentences");
+        assert_eq!(
+            cut("4, 8, 4, 6, 1, 4"),
+            None,
+            "commas part digits, not sentences"
+        );
         assert_eq!(cut("12. 1."), None, "too short a number to call it a loop");
         assert_eq!(cut("order. order."), None, "words are the phrase guard's");
         assert_eq!(cut(""), None);
