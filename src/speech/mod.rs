@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! 16 kHz frames ─► denoise (RNNoise, 48 kHz inside) ─► vad (earshot, + RNNoise's voice estimate)
-//!               ─► endpoint (turns: start, partials, end after silence) ─► asr (whisper, on a
-//!                  worker pool; grammar-constrained) ─► grammar matcher ─► dialogue
+//!               ─► endpoint (turns: start, partials, pause, end after silence) ─► asr (whisper,
+//!                  on a worker pool; grammar-constrained) ─► grammar matcher ─► dialogue
 //! ```
 //!
 //! Per-frame stages ([`denoise`], [`vad`], [`endpoint`], chained by [`listener`]) are
-//! synchronous and sans-IO, fed by the call machine or by a file; decoding ([`asr`]) is heavy and runs off the call task. [`grammar`] reads
+//! synchronous and sans-IO, fed by the call machine or by a file; decoding ([`asr`]) is heavy
+//! and runs off the call task. The final decode of a turn starts when the caller pauses, not
+//! at the endpoint, so its result is usually ready when the silence ends. [`grammar`] reads
 //! SRGS grammars; [`models`] installs, converts and checks whisper models; [`transcriber`] and
 //! [`wer`] serve `kefu transcribe` and `kefu eval asr`.
 
