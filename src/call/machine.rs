@@ -56,7 +56,9 @@ pub enum CallOutput {
         refer: bool,
     },
     /// Decode this turn of the caller's speech; answer with [`Call::recognised`]. A partial
-    /// decode may be skipped when decoders are busy; a final one may not.
+    /// decode may be skipped when decoders are busy; a final one may not. A final one replaces
+    /// (cancels) a final one still in flight, whose result must then not be delivered: it was
+    /// started at a pause the caller spoke on through.
     Recognise {
         turn: TurnId,
         partial: bool,
