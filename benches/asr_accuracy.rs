@@ -26,6 +26,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+mod common;
+use common::{have, load};
 use std::time::Instant;
 
 const KEFU: &str = env!("CARGO_BIN_EXE_kefu");
@@ -104,26 +107,6 @@ fn main() {
 
 // ---------------------------------------------------------------------------------------------
 // Environment.
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The machine load, since the machine may be shared.
-fn load() -> String {
-    let up = Command::new("uptime")
-        .output()
-        .map(|o| o.stdout)
-        .unwrap_or_default();
-    let up = String::from_utf8_lossy(&up);
-    let avg = up.split("load average:").nth(1).unwrap_or("?").trim();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("load average {avg} on {cores} cores")
-}
 
 fn threads() -> String {
     std::env::var("KEFU_BENCH_THREADS").unwrap_or_else(|_| "1".into())

@@ -20,7 +20,10 @@
 //!   simulated, so the figure is an upper bound for a server.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+mod common;
+use common::{have, load};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -98,30 +101,6 @@ fn main() {
     if all || args.iter().any(|a| a == "capacity") {
         capacity(&model, &clips, seconds);
     }
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn load() -> String {
-    let up = Command::new("uptime")
-        .output()
-        .map(|o| o.stdout)
-        .unwrap_or_default();
-    let up = String::from_utf8_lossy(&up);
-    let avg = up
-        .split("load average:")
-        .nth(1)
-        .unwrap_or("?")
-        .trim()
-        .to_owned();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("load average {avg} on {cores} cores")
 }
 
 fn model() -> Option<PathBuf> {

@@ -953,6 +953,19 @@ cause = "flow.hangup"
         to_ms: u64,
         key_at: Option<(u64, u8)>,
     ) -> Vec<(u64, CallOutput)> {
+        feed(c, t0, from_ms, to_ms, key_at, |_| [0xff; 160])
+    }
+
+    /// Ticks the call from `from` to `to` (exclusive), the caller sending `payload(ms)` (µ-law)
+    /// each 20 ms and the key `key_at`, collecting outputs.
+    fn feed(
+        c: &mut Call,
+        t0: Instant,
+        from_ms: u64,
+        to_ms: u64,
+        key_at: Option<(u64, u8)>,
+        payload: impl Fn(u64) -> [u8; 160],
+    ) -> Vec<(u64, CallOutput)> {
         let peer: SocketAddr = PEER.parse().expect("addr");
         let mut out = Vec::new();
         for ms in (from_ms..to_ms).step_by(20) {
@@ -962,7 +975,7 @@ cause = "flow.hangup"
                 now,
                 LegId::Caller,
                 peer,
-                &rtp(0, i == 0, i, u32::from(i) * 160, &[0xff; 160]),
+                &rtp(0, i == 0, i, u32::from(i) * 160, &payload(ms)),
             );
             if let Some((at, event)) = key_at
                 && at == ms
@@ -1018,34 +1031,17 @@ cause = "flow.hangup"
         to_ms: u64,
         voiced: &[(u64, u64)],
     ) -> Vec<(u64, CallOutput)> {
-        let peer: SocketAddr = PEER.parse().expect("addr");
-        let mut out = Vec::new();
-        for ms in (from_ms..to_ms).step_by(20) {
-            let now = t0 + Duration::from_millis(ms);
-            let i = (ms / 20) as u16;
+        feed(c, t0, from_ms, to_ms, None, |ms| {
             let loud = voiced.iter().any(|&(a, b)| (a..b).contains(&ms));
-            let payload: Vec<u8> = (0..160)
-                .map(|n| {
-                    let t = (u64::from(i) * 160 + n) as f32 / 8000.0;
-                    let v: f32 = (1..8)
-                        .map(|h| {
-                            (2.0 * std::f32::consts::PI * 200.0 * h as f32 * t).sin() / h as f32
-                        })
-                        .sum();
-                    let sample = if loud { (v * 6000.0) as i16 } else { 0 };
-                    crate::media::codec::g711::linear_to_ulaw(sample)
-                })
-                .collect();
-            c.handle_rtp(
-                now,
-                LegId::Caller,
-                peer,
-                &rtp(0, i == 0, i, u32::from(i) * 160, &payload),
-            );
-            c.handle_tick(now);
-            out.extend(drain(c).into_iter().map(|o| (ms, o)));
-        }
-        out
+            std::array::from_fn(|n| {
+                let t = (ms * 8 + n as u64) as f32 / 8000.0;
+                let v: f32 = (1..8)
+                    .map(|h| (2.0 * std::f32::consts::PI * 200.0 * h as f32 * t).sin() / h as f32)
+                    .sum();
+                let sample = if loud { (v * 6000.0) as i16 } else { 0 };
+                crate::media::codec::g711::linear_to_ulaw(sample)
+            })
+        })
     }
 
     fn recognitions(out: &[(u64, CallOutput)]) -> Vec<(u64, TurnId, usize)> {
