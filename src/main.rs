@@ -29,6 +29,20 @@ enum Command {
     Transcribe(TranscribeArgs),
     /// Measure kefu against known answers.
     Eval(EvalArgs),
+    /// Speak text into a WAV file with one of kefu's voices.
+    Say {
+        #[command(flatten)]
+        args: kefu::cli::say::SayArgs,
+        /// Where rendered speech is cached (default $KEFU_DATA_DIR, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// The voices kefu can speak with, and whether this machine has them.
+    Voices {
+        /// One JSON object per voice.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -171,6 +185,14 @@ fn main() -> ExitCode {
                         recogniser,
                     },
             }) => kefu::cli::eval::run(manifest, recogniser, json, &data_dir(dir)).await,
+            Command::Say {
+                args,
+                data_dir: dir,
+            } => {
+                let dir = data_dir(dir);
+                tokio::task::spawn_blocking(move || kefu::cli::say::say(args, &dir)).await?
+            }
+            Command::Voices { json } => kefu::cli::say::voices(json),
         }
     });
     match result {

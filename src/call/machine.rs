@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::call::leg::Leg;
+use crate::call::utterance::{Ending, SpeechId, Utterance};
 use crate::config::flow::TransferTarget;
 use crate::dialogue::{
     FlowAction, FlowEvent, FlowRun, Heard, ListenRequest, PromptRef, TransferOutcome,
 };
 use crate::media::frame::Frame;
 use crate::media::player::Playback;
-use crate::media::prompt::{PromptLibrary, language_key};
+use crate::media::prompt::{Prompt, PromptLibrary, language_key};
 use crate::media::tone::ToneGenerator;
 use crate::speech::listener::{ListenSettings, Listener, TurnEvent, TurnId};
 
@@ -67,6 +68,16 @@ pub enum CallOutput {
         hints: Option<String>,
         language: String,
     },
+    /// Synthesise `text` with `voice` (or the language's default) and hand each piece to
+    /// [`Call::speech_audio`] as it is ready, then call [`Call::speech_done`].
+    Speak {
+        speech: SpeechId,
+        text: String,
+        voice: Option<String>,
+        language: String,
+    },
+    /// Stop synthesising `speech`: the caller cut it short. Pieces still arriving are dropped.
+    StopSpeaking { speech: SpeechId },
     /// End the agent leg (BYE to the agent).
     DropAgent,
     /// End the call with this stable end cause (BYE to the caller).
@@ -182,6 +193,10 @@ pub struct Call {
     last_turn: TurnId,
     pending_turn: Option<PendingTurn>,
     early: Option<EarlyDecode>,
+    /// What the flow is saying now (a prompt list or a synthesised reply), for the timeline.
+    utterance: Option<Utterance>,
+    /// The last synthesised reply's id.
+    last_speech: SpeechId,
     answered_at: Instant,
     outputs: VecDeque<CallOutput>,
     scratch: Vec<u8>,
@@ -216,6 +231,8 @@ impl Call {
             last_turn: 0,
             pending_turn: None,
             early: None,
+            utterance: None,
+            last_speech: 0,
             answered_at: now,
             outputs: VecDeque::new(),
             scratch: Vec::with_capacity(1500),
@@ -339,6 +356,47 @@ impl Call {
         self.finish_turn(now, result);
     }
 
+    /// A rendered piece (16 kHz) of synthesised reply `speech`: queued behind what plays.
+    pub fn speech_audio(&mut self, now: Instant, speech: SpeechId, samples: &[i16]) {
+        let Some(synthesis) = self.utterance.as_mut().and_then(|u| u.speech.as_mut()) else {
+            return;
+        };
+        if synthesis.id == speech {
+            synthesis.first_audio.get_or_insert(now);
+            self.playback.enqueue(Prompt::from_samples(samples));
+        }
+    }
+
+    /// Synthesis of `speech` is over; with an error, the reason goes to the timeline (a reply
+    /// that could not be spoken is never silence without a record of why).
+    pub fn speech_done(&mut self, speech: SpeechId, result: Result<(), String>) {
+        let Some(synthesis) = self.utterance.as_mut().and_then(|u| u.speech.as_mut()) else {
+            return;
+        };
+        if synthesis.id != speech {
+            return;
+        }
+        synthesis.done = true;
+        if let Err(reason) = result {
+            self.event("tts_failed", reason);
+        }
+    }
+
+    /// Closes the current utterance's timeline entry (and stops its synthesis).
+    fn end_utterance(&mut self, ending: Ending) {
+        let Some(utterance) = self.utterance.take() else {
+            return;
+        };
+        if let Some(s) = &utterance.speech
+            && !s.done
+        {
+            self.outputs
+                .push_back(CallOutput::StopSpeaking { speech: s.id });
+        }
+        let detail = utterance.record(ending, self.playback.played(), self.answered_at);
+        self.event("spoke", detail);
+    }
+
     /// Hands the final result of the pending turn to the flow.
     fn finish_turn(&mut self, now: Instant, result: Result<Recognition, String>) {
         let Some(pending) = self.pending_turn.take() else {
@@ -380,6 +438,7 @@ impl Call {
     /// Ends the call from outside (API hang-up, shutdown, SIP trouble).
     pub fn hang_up(&mut self, cause: &str) {
         if self.phase != Phase::Ended {
+            self.end_utterance(Ending::HungUp);
             if self.agent.take().is_some() {
                 self.outputs.push_back(CallOutput::DropAgent);
             }
@@ -557,9 +616,16 @@ impl Call {
         if let Some(f) = self.playback.next_frame() {
             return f;
         }
+        if self.playing == Playing::Flow
+            && self.utterance.as_ref().is_some_and(Utterance::awaits_audio)
+        {
+            // The next sentence is still being synthesised.
+            return Frame::SILENCE;
+        }
         match std::mem::replace(&mut self.playing, Playing::Nothing) {
             Playing::Nothing => Frame::SILENCE,
             Playing::Flow => {
+                self.end_utterance(Ending::Finished);
                 self.flow.handle(now, FlowEvent::PlaybackFinished);
                 self.drain_flow(now);
                 // A new prompt may have been queued; its first frame goes out now, not 20 ms late.
@@ -605,10 +671,38 @@ impl Call {
                     for p in &prompts {
                         self.queue_prompt(p);
                     }
+                    let names: Vec<&str> = prompts.iter().map(PromptRef::as_str).collect();
+                    self.utterance = Some(Utterance::prompts(
+                        names.join(" "),
+                        now,
+                        self.playback.played(),
+                    ));
                     // Reported finished when the queue runs dry, even if it is empty.
                     self.playing = Playing::Flow;
                 }
+                FlowAction::Say {
+                    text,
+                    voice,
+                    interruptible: _,
+                } => {
+                    self.last_speech += 1;
+                    let speech = self.last_speech;
+                    self.utterance = Some(Utterance::spoken(
+                        text.clone(),
+                        speech,
+                        now,
+                        self.playback.played(),
+                    ));
+                    self.outputs.push_back(CallOutput::Speak {
+                        speech,
+                        text,
+                        voice,
+                        language: self.language.clone(),
+                    });
+                    self.playing = Playing::Flow;
+                }
                 FlowAction::StopPlayback => {
+                    self.end_utterance(Ending::Interrupted);
                     self.playback.stop();
                     self.playing = Playing::Nothing;
                 }
@@ -1179,5 +1273,118 @@ cause = "flow.hangup"
             .expect("the agent is rung");
         assert_eq!(entered, 1200);
         assert_eq!(rang, 2200, "rung when the 1 s announcement has played");
+    }
+
+    const SAY_FLOW: &str = r#"
+start = "reply"
+[nodes.reply]
+kind = "say"
+text = "Your parcel left today. It arrives on Friday."
+next = "menu"
+[nodes.menu]
+kind = "menu"
+prompt = "menu"
+options = { "1" = "bye" }
+timeout_ms = 60000
+[nodes.bye]
+kind = "hangup"
+"#;
+
+    fn spoke(out: &[(u64, CallOutput)]) -> Vec<(u64, serde_json::Value)> {
+        out.iter()
+            .filter_map(|(ms, o)| match o {
+                CallOutput::Event {
+                    kind: "spoke",
+                    detail,
+                } => Some((*ms, serde_json::from_str(detail).expect("json"))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A spoken reply plays each piece as it arrives, waits in silence for the next one, and
+    /// ends (the flow moves on) only once synthesis is done and the last piece has played.
+    #[test]
+    fn a_spoken_reply_plays_its_pieces_as_they_arrive() {
+        let t0 = Instant::now();
+        let mut c = call_with(t0, SAY_FLOW, false);
+        let speech = drain(&mut c)
+            .into_iter()
+            .find_map(|o| match o {
+                CallOutput::Speak {
+                    speech,
+                    text,
+                    voice,
+                    language,
+                } => {
+                    assert_eq!(text, "Your parcel left today. It arrives on Friday.");
+                    assert_eq!((voice, language.as_str()), (None, "en"));
+                    Some(speech)
+                }
+                _ => None,
+            })
+            .expect("the say node asks for speech");
+        // The first sentence (0.5 s) is ready at 40 ms; the second comes at 1000 ms.
+        run(&mut c, t0, 0, 40, None);
+        c.speech_audio(t0 + Duration::from_millis(40), speech, &[1000; 8000]);
+        let out = run(&mut c, t0, 40, 1000, None);
+        assert!(
+            spoke(&out).is_empty(),
+            "the gap is not the end: {:?}",
+            spoke(&out)
+        );
+        c.speech_audio(t0 + Duration::from_millis(1000), speech, &[1000; 8000]);
+        c.speech_done(speech, Ok(()));
+        let out = run(&mut c, t0, 1000, 2000, None);
+        let [(ended_at, record)] = &spoke(&out)[..] else {
+            panic!("one utterance: {:?}", spoke(&out));
+        };
+        assert_eq!(
+            *ended_at, 1500,
+            "25 frames of the second piece from 1000 ms"
+        );
+        assert_eq!(record["ended"], "finished");
+        assert_eq!(record["played_ms"], 1000);
+        assert_eq!(record["first_audio_ms"], 40);
+        assert!(out.iter().any(|(ms, o)| *ms == 1500
+            && matches!(o, CallOutput::Event { kind: "node", detail } if detail == "menu")));
+    }
+
+    #[test]
+    fn a_key_stops_the_reply_and_its_synthesis() {
+        let t0 = Instant::now();
+        let mut c = call_with(t0, SAY_FLOW, false);
+        drain(&mut c);
+        c.speech_audio(t0, 1, &[1000; 16_000]);
+        let out = run(&mut c, t0, 0, 600, Some((300, 1)));
+        assert!(
+            out.iter()
+                .any(|(_, o)| matches!(o, CallOutput::StopSpeaking { speech: 1 })),
+            "synthesis is stopped"
+        );
+        let [(_, record)] = &spoke(&out)[..] else {
+            panic!("one utterance: {:?}", spoke(&out));
+        };
+        assert_eq!(record["ended"], "interrupted");
+        // Frames at 0..=280 ms went out before the key at 300 ms stopped the reply.
+        assert_eq!(record["played_ms"], 300);
+        // A late piece of the stopped reply is dropped.
+        c.speech_audio(t0 + Duration::from_millis(600), 1, &[1000; 16_000]);
+        c.speech_done(1, Ok(()));
+        assert!(spoke(&run(&mut c, t0, 600, 700, None)).is_empty());
+    }
+
+    #[test]
+    fn a_reply_that_cannot_be_spoken_is_on_the_record_and_the_flow_goes_on() {
+        let t0 = Instant::now();
+        let mut c = call_with(t0, SAY_FLOW, false);
+        drain(&mut c);
+        c.speech_done(1, Err("tts: festival: festival exited".into()));
+        let out = run(&mut c, t0, 0, 100, None);
+        assert!(out.iter().any(|(_, o)| matches!(o,
+            CallOutput::Event { kind: "tts_failed", detail } if detail.contains("festival exited"))));
+        assert_eq!(spoke(&out)[0].1["ended"], "finished");
+        assert!(out.iter().any(|(_, o)| matches!(o,
+            CallOutput::Event { kind: "node", detail } if detail == "menu")));
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod leg;
 pub mod machine;
+mod utterance;
 
 pub use leg::{Leg, LegMedia};
 pub use machine::{Call, CallOutput, CallSettings, LegId, Recognition};
+pub use utterance::SpeechId;

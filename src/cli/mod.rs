@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod eval;
 pub mod models;
+pub mod say;
 pub mod transcribe;
 
 /// Prints one line on stdout. A reader that went away (`kefu transcribe … | head`) ends the

@@ -14,7 +14,7 @@
 //! next = "menu"
 //! ```
 //!
-//! Kinds: `play`, `menu`, `collect`, `listen`, `set`, `branch`, `transfer`, `record`, `hangup`.
+//! Kinds: `play`, `say`, `menu`, `collect`, `listen`, `set`, `branch`, `transfer`, `record`, `hangup`.
 //! Every field is described on the typed struct of its kind below. `menu` and `collect` also take
 //! the caller's speech when given a `speech = { grammar = "..." }` table ([`SpeechInput`]);
 //! `listen` always does. `dialogue::FlowRun` runs a parsed flow; this module only reads and
@@ -22,6 +22,9 @@
 
 mod parse;
 mod speech;
+mod template;
+
+pub use template::Template;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -126,6 +129,18 @@ impl Flow {
             .collect()
     }
 
+    /// Every voice the flow's `say` nodes name, with the node's line, so the caller can check
+    /// them against voices.toml at start.
+    pub fn voice_names(&self) -> Vec<(&str, usize)> {
+        self.nodes
+            .values()
+            .filter_map(|node| match &node.kind {
+                NodeKind::Say(say) => say.voice.as_deref().map(|v| (v, node.line)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every transfer target, so the caller can check that agents and queues exist.
     pub fn transfer_targets(&self) -> Vec<&TransferTarget> {
         self.nodes
@@ -152,6 +167,7 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
     Play(PlayNode),
+    Say(SayNode),
     Menu(MenuNode),
     Collect(CollectNode),
     Listen(ListenNode),
@@ -167,6 +183,7 @@ impl NodeKind {
     pub fn word(&self) -> &'static str {
         match self {
             NodeKind::Play(_) => "play",
+            NodeKind::Say(_) => "say",
             NodeKind::Menu(_) => "menu",
             NodeKind::Collect(_) => "collect",
             NodeKind::Listen(_) => "listen",
@@ -185,7 +202,7 @@ impl NodeKind {
             NodeKind::Menu(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
             NodeKind::Collect(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
             NodeKind::Listen(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
-            NodeKind::Set(_) | NodeKind::Branch(_) => vec![],
+            NodeKind::Say(_) | NodeKind::Set(_) | NodeKind::Branch(_) => vec![],
             NodeKind::Transfer(n) => vec![&n.announce],
             NodeKind::Record(n) => vec![&n.prompt],
             NodeKind::Hangup(n) => vec![&n.prompt],
@@ -210,6 +227,19 @@ pub struct PlayNode {
     pub prompt: Vec<PromptItem>,
     /// A key press stops the prompt and goes on at once; the key is kept for the next menu
     /// or collect node (type-ahead). Default false.
+    pub barge_in: bool,
+    pub next: NodeName,
+}
+
+/// Speaks text (with variables) in a synthesised voice, then goes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SayNode {
+    /// What to say: plain text or `<speak>` SSML, with `{var}` for the call's variables.
+    pub text: Template,
+    /// A voice of voices.toml; default: the flow language's default voice.
+    pub voice: Option<String>,
+    /// The caller may cut it short (speech or a key); a key is kept as type-ahead. Default
+    /// true: a spoken reply is there to be interrupted, unless it is a legal notice.
     pub barge_in: bool,
     pub next: NodeName,
 }

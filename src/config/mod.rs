@@ -6,6 +6,7 @@
 pub mod dialplan;
 pub mod flow;
 pub mod server;
+pub mod voices;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 pub use dialplan::Dialplan;
 pub use flow::Flow;
 pub use server::ServerConfig;
+pub use voices::VoiceBook;
 
 use crate::speech::grammar::{GrammarError, GrammarSet};
 
@@ -88,6 +90,8 @@ pub struct Config {
     pub prompts_dir: Option<PathBuf>,
     /// Speech grammars: `grammars/` next to the config folder, else the embedded ones.
     pub grammars: Arc<GrammarSet>,
+    /// Voices: `voices/voices.toml` next to the config folder, else the embedded one.
+    pub voices: Arc<VoiceBook>,
     /// Where the configuration came from, for the start-up log line.
     pub origin: String,
 }
@@ -152,12 +156,20 @@ impl Config {
             (embedded_grammars()?, "the embedded grammars".into())
         };
         check_grammars(&flows, &grammars, &where_)?;
+        let voices_file = dir.join("../voices/voices.toml");
+        let voices = if voices_file.is_file() {
+            VoiceBook::parse(&read(&voices_file)?, &voices_file)?
+        } else {
+            VoiceBook::embedded()
+        };
+        check_voices(&flows, &voices)?;
         Ok(Config {
             server,
             dialplan,
             flows,
             prompts_dir: prompts.is_dir().then_some(prompts),
             grammars: Arc::new(grammars),
+            voices: Arc::new(voices),
             origin: file.display().to_string(),
         })
     }
@@ -172,12 +184,15 @@ impl Config {
         )?;
         let grammars = embedded_grammars()?;
         check_grammars(&flows, &grammars, "the embedded grammars")?;
+        let voices = VoiceBook::embedded();
+        check_voices(&flows, &voices)?;
         Ok(Config {
             server,
             dialplan,
             flows,
             prompts_dir: None,
             grammars: Arc::new(grammars),
+            voices: Arc::new(voices),
             origin: "embedded defaults".into(),
         })
     }
@@ -191,6 +206,21 @@ pub fn local_grammars() -> Result<GrammarSet, GrammarError> {
         GrammarSet::load_dir(dir)
     } else {
         embedded_grammars()
+    }
+}
+
+/// The voices a command outside `serve` uses: `./voices/voices.toml` when run in a kefu folder,
+/// else the embedded ones.
+pub fn local_voices() -> Result<VoiceBook, ConfigError> {
+    let file = Path::new("voices/voices.toml");
+    if file.is_file() {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+        VoiceBook::parse(&text, file)
+    } else {
+        Ok(VoiceBook::embedded())
     }
 }
 
@@ -227,6 +257,37 @@ fn check_grammars(
                     where_: where_.to_owned(),
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// Every voice a `say` node names is in voices.toml.
+fn check_voices(
+    flows: &BTreeMap<String, Arc<Flow>>,
+    voices: &VoiceBook,
+) -> Result<(), ConfigError> {
+    for flow in flows.values() {
+        for (voice, line) in flow.voice_names() {
+            if voices.get(voice).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "{}:{line}: voice {voice:?} is not in voices.toml (voices: {})",
+                    flow.file.display(),
+                    voices.names()
+                )));
+            }
+        }
+        if voices.default_for(&flow.language).is_none()
+            && flow
+                .nodes
+                .values()
+                .any(|n| matches!(&n.kind, flow::NodeKind::Say(s) if s.voice.is_none()))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "{}: a say node has no voice and voices.toml has no default for {}",
+                flow.file.display(),
+                flow.language
+            )));
         }
     }
     Ok(())

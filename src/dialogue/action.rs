@@ -59,6 +59,14 @@ pub enum FlowAction {
         prompts: Vec<PromptRef>,
         interruptible: bool,
     },
+    /// Speak `text` (plain or `<speak>` SSML) with `voice` (voices.toml; `None`: the flow
+    /// language's default), then report `PlaybackFinished`: to the flow a spoken reply is a
+    /// play like any other, stopped by `StopPlayback`. The same rules as `Play` apply.
+    Say {
+        text: String,
+        voice: Option<String>,
+        interruptible: bool,
+    },
     /// Stop the running play at once; no `PlaybackFinished` follows.
     StopPlayback,
     /// Record the caller (after a tone if `beep`) until `StopRecording`, `max_seconds`, or

@@ -48,6 +48,7 @@ mod listen;
 mod menu;
 mod play;
 mod record;
+mod say;
 mod set;
 pub(crate) mod step;
 mod transfer;

@@ -9,7 +9,8 @@ use crate::dialogue::action::{EndCause, FlowAction, FlowEvent, Heard, ListenRequ
 use crate::dialogue::hearing::HeardEntry;
 use crate::dialogue::{
     branch::BranchStep, collect::CollectStep, hangup::HangupStep, listen::ListenStep,
-    menu::MenuStep, play::PlayStep, record::RecordStep, set::SetStep, transfer::TransferStep,
+    menu::MenuStep, play::PlayStep, record::RecordStep, say::SayStep, set::SetStep,
+    transfer::TransferStep,
 };
 
 /// A node kind's behaviour while its node is current. The run creates one per visit, so
@@ -46,6 +47,7 @@ impl Step {
 pub(crate) fn step_for(kind: &NodeKind) -> Box<dyn NodeStep> {
     match kind {
         NodeKind::Play(node) => Box::new(PlayStep::new(node.clone())),
+        NodeKind::Say(node) => Box::new(SayStep::new(node.clone())),
         NodeKind::Menu(node) => Box::new(MenuStep::new(node.clone())),
         NodeKind::Collect(node) => Box::new(CollectStep::new(node.clone())),
         NodeKind::Listen(node) => Box::new(ListenStep::new(node.clone())),
@@ -112,6 +114,17 @@ impl Cx {
             interruptible,
         });
         true
+    }
+
+    /// Speaks `text`, stopping any running play first; the driver reports `PlaybackFinished`.
+    pub(crate) fn say(&mut self, text: String, voice: Option<String>, interruptible: bool) {
+        self.stop_playback();
+        self.playing = true;
+        self.push(FlowAction::Say {
+            text,
+            voice,
+            interruptible,
+        });
     }
 
     /// The prompts of one item; a read-back skips characters that have no prompt.

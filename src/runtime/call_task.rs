@@ -21,6 +21,7 @@ use crate::runtime::asr::{Decoding, Turn};
 use crate::runtime::live::{CallCommand, LiveEvent};
 use crate::runtime::recorder::MessageWriter;
 use crate::runtime::server::Shared;
+use crate::runtime::speaker::{self, Piece, Speaking};
 use crate::runtime::transfer::{self, AgentConnection};
 use crate::sip::request::{InviteInfo, dtmf_relay_digit, refer_progress};
 use crate::sip::sdp::{self, AudioCodecSpec, LocalMedia, Negotiated, SdpError, SessionDescription};
@@ -311,6 +312,8 @@ async fn run_inbound(
     // by the caller speaking on.
     let mut final_decoding: Option<(TurnId, Decoding)> = None;
     let mut partial_decoding: Option<(TurnId, Decoding)> = None;
+    // The reply being synthesised; replacing or dropping it stops its synthesis.
+    let mut speaking: Option<Speaking> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -344,6 +347,16 @@ async fn run_inbound(
             r = async { partial_decoding.as_mut().expect("guarded by is_some").1.result().await }, if partial_decoding.is_some() => {
                 let (turn, _) = partial_decoding.take().expect("guarded by is_some");
                 call.recognised(Instant::now(), turn, true, r);
+            }
+            piece = async { speaking.as_mut().expect("guarded by is_some").next().await }, if speaking.is_some() => {
+                let id = speaking.as_ref().expect("guarded by is_some").id;
+                match piece {
+                    Piece::Audio(samples) => call.speech_audio(Instant::now(), id, &samples),
+                    Piece::Done(result) => {
+                        speaking = None;
+                        call.speech_done(id, result);
+                    }
+                }
             }
             r = sockets.rtp.recv_from(&mut rtp_buf) => {
                 if let Ok((n, from)) = r {
@@ -531,6 +544,25 @@ async fn run_inbound(
                         Ok(Some(d)) => final_decoding = Some((turn, d)),
                         Ok(None) => {}
                         Err(reason) => call.recognised(Instant::now(), turn, partial, Err(reason)),
+                    }
+                }
+                CallOutput::Speak {
+                    speech,
+                    text,
+                    voice,
+                    language,
+                } => {
+                    speaking = Some(speaker::start(
+                        shared.tts.clone(),
+                        speech,
+                        text,
+                        voice,
+                        language,
+                    ));
+                }
+                CallOutput::StopSpeaking { speech } => {
+                    if speaking.as_ref().is_some_and(|s| s.id == speech) {
+                        speaking = None;
                     }
                 }
                 CallOutput::Transfer {

@@ -14,6 +14,7 @@ pub mod registrar;
 pub mod server;
 pub mod sip_socket;
 pub mod sip_stream;
+pub mod speaker;
 pub mod transfer;
 
 pub use server::serve;

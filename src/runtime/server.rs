@@ -25,6 +25,7 @@ use crate::sip::admission::{Admission, AdmissionLimits};
 use crate::sip::digest::DigestAuth;
 use crate::sip::registrar::Registrar;
 use crate::speech::models::ModelStore;
+use crate::speech::tts::Tts;
 use crate::store::Store;
 
 /// What every task of the server shares.
@@ -48,12 +49,21 @@ pub struct Shared {
     pub digest: DigestAuth,
     /// Speech recognition; `None` without a model (callers use keys).
     pub asr: Option<AsrPool>,
+    /// Speech synthesis for `say` nodes (voices from voices.toml).
+    pub tts: Arc<Tts>,
 }
 
 pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let config = Config::load(&overrides)?;
     let prompts = Arc::new(prompts::load(&config)?);
     let asr = start_speech(&config)?;
+    let tts = Arc::new(Tts::new(
+        config.voices.clone(),
+        Some(config.server.data.dir.join("tts-cache")),
+    ));
+    // Start the voices' processes now, not on the first caller's first reply.
+    let warming = tts.clone();
+    tokio::task::spawn_blocking(move || warming.warm());
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -128,6 +138,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         // A per-process secret: nonces from before a restart get a fresh challenge.
         digest: DigestAuth::new(&realm, &format!("{:032x}", rand::random::<u128>())),
         asr,
+        tts,
     });
 
     let api = crate::api::router(shared.clone());

@@ -20,6 +20,7 @@ pub mod grammar;
 pub mod listener;
 pub mod models;
 pub mod transcriber;
+pub mod tts;
 pub mod turn;
 pub mod vad;
 pub mod wer;

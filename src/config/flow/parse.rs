@@ -16,8 +16,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::speech::{SpeechSpec, SpeechUse};
 use super::{
     BranchNode, CollectNode, Flow, HangupNode, ListenNode, MAX_DIGITS_LIMIT, MenuNode, Node,
-    NodeKind, NodeName, PlayNode, PromptItem, PromptRef, RecordNode, SetNode, TransferNode,
-    TransferTarget, VarName, is_dtmf_key, is_word, line_of,
+    NodeKind, NodeName, PlayNode, PromptItem, PromptRef, RecordNode, SayNode, SetNode, Template,
+    TransferNode, TransferTarget, VarName, is_dtmf_key, is_word, line_of,
 };
 
 /// Longest timeout a node may wait for (one hour).
@@ -170,7 +170,7 @@ pub(super) fn parse(name: &str, text: &str, path: &Path) -> Result<Flow, Problem
 }
 
 /// Every `kind = "..."` word, for the unknown-kind message.
-const KINDS: &str = "play, menu, collect, listen, set, branch, transfer, record, hangup";
+const KINDS: &str = "play, say, menu, collect, listen, set, branch, transfer, record, hangup";
 
 fn parse_node(
     node: &NodeName,
@@ -192,6 +192,7 @@ fn parse_node(
     let word = kind.get_ref().as_str().unwrap_or_default();
     match word {
         "play" => build::<PlaySpec>(node, value, links),
+        "say" => build::<SaySpec>(node, value, links),
         "menu" => build::<MenuSpec>(node, value, links),
         "collect" => build::<CollectSpec>(node, value, links),
         "listen" => build::<ListenSpec>(node, value, links),
@@ -236,6 +237,46 @@ impl NodeSpec for PlaySpec {
         Ok(NodeKind::Play(PlayNode {
             prompt: self.prompt.0,
             barge_in: self.barge_in.unwrap_or(false),
+            next: links.add("next", self.next),
+        }))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SaySpec {
+    text: Spanned<String>,
+    voice: Option<Spanned<String>>,
+    barge_in: Option<bool>,
+    next: Spanned<NodeName>,
+}
+
+impl NodeSpec for SaySpec {
+    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
+        let span = self.text.span();
+        // The span covers the quotes: offsets inside the text start one byte later.
+        let text = Template::parse(self.text.get_ref()).map_err(|(at, reason)| {
+            let at = span.start + 1 + at;
+            Problem::at(at..at + 1, format!("node \"{node}\" text: {reason}"))
+        })?;
+        if self.text.get_ref().trim().is_empty() {
+            return Err(Problem::at(
+                span,
+                format!("node \"{node}\" has an empty text"),
+            ));
+        }
+        if let Some(voice) = &self.voice
+            && voice.get_ref().trim().is_empty()
+        {
+            return Err(Problem::at(
+                voice.span(),
+                format!("node \"{node}\" has an empty voice"),
+            ));
+        }
+        Ok(NodeKind::Say(SayNode {
+            text,
+            voice: self.voice.map(Spanned::into_inner),
+            barge_in: self.barge_in.unwrap_or(true),
             next: links.add("next", self.next),
         }))
     }
@@ -815,7 +856,7 @@ kind = "hangup"
     fn unknown_or_missing_kind_is_reported() {
         assert_eq!(
             message("start = \"a\"\n\n[nodes.a]\nkind = \"dance\"\n"),
-            "sip-config/flows/hotline.toml:4: node \"a\" has unknown kind \"dance\" (expected one of play, menu, collect, listen, set, branch, transfer, record, hangup)"
+            "sip-config/flows/hotline.toml:4: node \"a\" has unknown kind \"dance\" (expected one of play, say, menu, collect, listen, set, branch, transfer, record, hangup)"
         );
         assert_eq!(
             message("start = \"a\"\n\n[nodes.a]\nprompt = \"x\"\n"),

@@ -1,0 +1,330 @@
+//! Speaking to the caller: text (or an SSML subset) in, 16 kHz speech out, sentence by sentence.
+//!
+//! ```text
+//! reply ─► text (SSML, normalisation: order numbers, amounts, dates, phones; sentence chunks)
+//!       ─► cache (by content hash) ─► engine (flite linked in / festival process / espeak-ng
+//!          process) ─► resample to 16 kHz ─► the caller, chunk by chunk
+//! ```
+//!
+//! [`Tts::speak`] hands each chunk on as soon as it is rendered, so the first sentence plays
+//! while the rest is still being synthesised, and stops when told to (barge-in). Voices come
+//! from `voices/voices.toml` ([`crate::config::voices`]). Engines block: call them off the call
+//! task.
+
+pub mod cache;
+pub mod engine;
+pub mod espeak;
+pub mod festival;
+pub mod flite;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::config::voices::{EngineKind, VoiceBook, VoiceSpec};
+use crate::media::frame::SAMPLE_RATE;
+use crate::media::resample::resample_i16_to_16k;
+use crate::speech::tts::cache::Cache;
+use crate::speech::tts::engine::Engine;
+use crate::speech::tts::espeak::Espeak;
+use crate::speech::tts::festival::Festival;
+use crate::speech::tts::flite::Flite;
+use crate::speech::tts::text::{Chunk, TextError};
+
+/// Why speech could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum TtsError {
+    /// The text is empty, unspeakable or bad SSML.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// No voice of that name in voices.toml.
+    #[error("no voice named {name:?} (voices: {known})")]
+    UnknownVoice { name: String, known: String },
+    /// voices.toml has no default voice for the language.
+    #[error("no voice for language {0:?}: add a [default] entry to voices/voices.toml")]
+    NoVoiceFor(String),
+    /// The engine does not have the voice voices.toml names.
+    #[error("{engine} has no voice {voice:?} (known: {known})")]
+    UnknownEngineVoice {
+        engine: &'static str,
+        voice: String,
+        known: String,
+    },
+    /// The engine failed or is not installed.
+    #[error("{engine}: {reason}")]
+    Engine {
+        engine: &'static str,
+        reason: String,
+    },
+    /// The engine's audio could not be brought to 16 kHz.
+    #[error("resampling synthesised speech: {0}")]
+    Resample(String),
+}
+
+/// What one [`Tts::speak`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spoken {
+    /// Pieces handed to the sink (sentences and pauses).
+    pub chunks: usize,
+    /// Sentences read from the cache instead of synthesised.
+    pub cached: usize,
+    /// The text was longer than [`text::MAX_TEXT_CHARS`] and was cut.
+    pub truncated: bool,
+    /// 16 kHz samples handed out.
+    pub samples: usize,
+    /// The sink asked to stop before the end.
+    pub stopped: bool,
+}
+
+impl Spoken {
+    pub fn duration(&self) -> Duration {
+        Duration::from_micros(self.samples as u64 * 1_000_000 / u64::from(SAMPLE_RATE))
+    }
+}
+
+/// The synthesiser a server (or `kefu say`) shares between all its calls.
+pub struct Tts {
+    book: Arc<VoiceBook>,
+    flite: Flite,
+    festival: Festival,
+    espeak: Espeak,
+    cache: Option<Cache>,
+    /// Whether each voice works on this machine, checked once per voice.
+    usable: Mutex<BTreeMap<String, Result<(), String>>>,
+}
+
+impl Tts {
+    /// `cache_dir`: where rendered sentences are kept (`None`: render every time).
+    pub fn new(book: Arc<VoiceBook>, cache_dir: Option<PathBuf>) -> Tts {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Tts {
+            book,
+            flite: Flite::new(),
+            festival: Festival::new("festival", cores.min(4)),
+            espeak: Espeak::new("espeak-ng"),
+            cache: cache_dir.map(Cache::new),
+            usable: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn book(&self) -> &VoiceBook {
+        &self.book
+    }
+
+    /// The voice to speak with: `name` when given, else the default for `language`. A voice
+    /// whose engine does not work here gives way to its `fallback` (logged once).
+    pub fn voice(&self, name: Option<&str>, language: &str) -> Result<&VoiceSpec, TtsError> {
+        let spec = match name {
+            Some(name) => self.book.get(name).ok_or_else(|| TtsError::UnknownVoice {
+                name: name.to_owned(),
+                known: self.book.names(),
+            })?,
+            None => self
+                .book
+                .default_for(language)
+                .ok_or_else(|| TtsError::NoVoiceFor(language.to_owned()))?,
+        };
+        match (self.check(spec), &spec.fallback) {
+            (Err(e), Some(fallback)) => {
+                let other = self
+                    .book
+                    .get(fallback)
+                    .expect("voices.toml fallbacks are checked");
+                tracing::warn!(voice = %spec.name, fallback = %other.name, error = %e,
+                    "voice unavailable; speaking with its fallback");
+                Ok(other)
+            }
+            _ => Ok(spec),
+        }
+    }
+
+    /// Whether `spec` can speak on this machine (its engine installed, its voice known). The
+    /// first check of a process-based voice starts the process.
+    pub fn check(&self, spec: &VoiceSpec) -> Result<(), TtsError> {
+        let mut usable = self.usable.lock().unwrap_or_else(|p| p.into_inner());
+        let result = usable.entry(spec.name.clone()).or_insert_with(|| {
+            self.engine(spec.engine)
+                .check(&spec.voice)
+                .map_err(|e| e.to_string())
+        });
+        result.clone().map_err(|reason| TtsError::Engine {
+            engine: engine_name(spec.engine),
+            reason,
+        })
+    }
+
+    /// Speaks `text` (plain or `<speak>` SSML) with `voice` at `rate` × the voice's own rate,
+    /// handing each rendered piece (16 kHz) to `sink` as soon as it is ready. `sink` returns
+    /// `Break` to stop at once (the caller barged in): nothing more is synthesised.
+    pub fn speak(
+        &self,
+        voice: &VoiceSpec,
+        text: &str,
+        rate: f32,
+        mut sink: impl FnMut(Vec<i16>) -> ControlFlow<()>,
+    ) -> Result<Spoken, TtsError> {
+        let prepared = text::prepare(text, &voice.language)?;
+        let mut spoken = Spoken {
+            truncated: prepared.truncated,
+            ..Spoken::default()
+        };
+        let engine = self.engine(voice.engine);
+        for chunk in prepared.chunks {
+            let samples = match chunk {
+                Chunk::Pause(pause) => {
+                    vec![0; (pause.as_millis() as usize) * SAMPLE_RATE as usize / 1000]
+                }
+                Chunk::Words {
+                    text: words,
+                    rate: chunk_rate,
+                } => {
+                    let rate = (rate * chunk_rate * voice.rate).clamp(0.5, 2.0);
+                    let key = Cache::key(&voice.engine.to_string(), &voice.voice, rate, &words);
+                    match self.cache.as_ref().and_then(|c| c.get(&key)) {
+                        Some(samples) => {
+                            spoken.cached += 1;
+                            samples
+                        }
+                        None => {
+                            let audio = engine.speak(&voice.voice, &words, rate)?;
+                            let samples = resample_i16_to_16k(&audio.samples, 1, audio.rate)
+                                .map_err(|e| TtsError::Resample(e.to_string()))?;
+                            if let Some(cache) = &self.cache {
+                                cache.put(&key, &samples);
+                            }
+                            samples
+                        }
+                    }
+                }
+            };
+            spoken.chunks += 1;
+            spoken.samples += samples.len();
+            if sink(samples).is_break() {
+                spoken.stopped = true;
+                break;
+            }
+        }
+        Ok(spoken)
+    }
+
+    /// Speaks `text` whole: for prompts rendered ahead and for `kefu say`.
+    pub fn render(
+        &self,
+        voice: &VoiceSpec,
+        text: &str,
+        rate: f32,
+    ) -> Result<(Vec<i16>, Spoken), TtsError> {
+        let mut all = Vec::new();
+        let spoken = self.speak(voice, text, rate, |piece| {
+            all.extend_from_slice(&piece);
+            ControlFlow::Continue(())
+        })?;
+        Ok((all, spoken))
+    }
+
+    /// Starts the process-based engines of the default voices now, so the first call's first
+    /// sentence does not wait for a process to start.
+    pub fn warm(&self) {
+        for spec in self.book.voices().filter(|v| self.book.is_default(&v.name)) {
+            let result = match spec.engine {
+                EngineKind::Festival => self.festival.warm(&spec.voice),
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                tracing::warn!(voice = %spec.name, error = %e, "cannot start voice");
+            }
+        }
+    }
+
+    fn engine(&self, kind: EngineKind) -> &dyn Engine {
+        match kind {
+            EngineKind::Flite => &self.flite,
+            EngineKind::Festival => &self.festival,
+            EngineKind::Espeak => &self.espeak,
+        }
+    }
+}
+
+fn engine_name(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Flite => "flite",
+        EngineKind::Festival => "festival",
+        EngineKind::Espeak => "espeak-ng",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tts(cache: Option<PathBuf>) -> Tts {
+        Tts::new(Arc::new(VoiceBook::embedded()), cache)
+    }
+
+    #[test]
+    fn speaks_sentence_by_sentence_and_caches_each() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let tts = tts(Some(dir.path().to_owned()));
+        let voice = tts.voice(Some("slt"), "en").expect("slt").clone();
+        let text = "Your order shipped on Tuesday. It should arrive by Friday.";
+        let mut pieces = Vec::new();
+        let first = tts
+            .speak(&voice, text, 1.0, |p| {
+                pieces.push(p.len());
+                ControlFlow::Continue(())
+            })
+            .expect("speaks");
+        assert_eq!(pieces.len(), 2, "one piece per sentence");
+        assert!(pieces.iter().all(|&n| n > 8_000), "{pieces:?}");
+        assert_eq!((first.chunks, first.cached), (2, 0));
+        let again = tts.render(&voice, text, 1.0).expect("again").1;
+        assert_eq!(again.cached, 2, "both sentences come from the cache");
+        assert_eq!(again.samples, first.samples);
+    }
+
+    #[test]
+    fn the_sink_stops_synthesis() {
+        let tts = tts(None);
+        let voice = tts.voice(Some("slt"), "en").expect("slt").clone();
+        let text = "One. Two. Three. Four.";
+        let spoken = tts
+            .speak(&voice, text, 1.0, |_| ControlFlow::Break(()))
+            .expect("speaks");
+        assert!(spoken.stopped);
+        assert_eq!(spoken.chunks, 1);
+    }
+
+    #[test]
+    fn voice_errors_are_precise() {
+        let tts = tts(None);
+        let err = tts
+            .voice(Some("nobody"), "en")
+            .expect_err("unknown")
+            .to_string();
+        assert!(
+            err.contains("\"nobody\"") && err.contains("slt-hts"),
+            "{err}"
+        );
+        let err = tts.voice(None, "fr").expect_err("no french").to_string();
+        assert!(err.contains("\"fr\""), "{err}");
+        let voice = tts.voice(Some("slt"), "en").expect("slt").clone();
+        assert!(matches!(
+            tts.render(&voice, "   ", 1.0),
+            Err(TtsError::Text(_))
+        ));
+    }
+
+    #[test]
+    fn a_voice_without_its_engine_falls_back() {
+        let book = VoiceBook::parse(
+            "[default]\nen = \"x\"\n[voice.x]\nengine = \"espeak-ng\"\nvoice = \"qqq\"\nlanguage = \"en\"\nfallback = \"slt\"\n[voice.slt]\nengine = \"flite\"\nvoice = \"slt\"\nlanguage = \"en\"\n",
+            std::path::Path::new("v.toml"),
+        )
+        .expect("valid");
+        let tts = Tts::new(Arc::new(book), None);
+        assert_eq!(tts.voice(None, "en").expect("fallback").name, "slt");
+    }
+}
