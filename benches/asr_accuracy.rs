@@ -25,10 +25,10 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 mod common;
-use common::{have, load};
+use common::{have, load, mulaw, run};
 use std::time::Instant;
 
 const KEFU: &str = env!("CARGO_BIN_EXE_kefu");
@@ -112,21 +112,6 @@ fn threads() -> String {
     std::env::var("KEFU_BENCH_THREADS").unwrap_or_else(|_| "1".into())
 }
 
-fn run(cmd: &mut Command) -> Res<Vec<u8>> {
-    let out = cmd
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("{cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd:?}: {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(out.stdout)
-}
-
 fn model(data: &Path) -> Res<PathBuf> {
     if let Ok(m) = std::env::var("KEFU_BENCH_MODEL") {
         return Ok(PathBuf::from(m));
@@ -208,20 +193,6 @@ fn write_wav(path: &Path, rate: u32, samples: &[f32]) -> Res<()> {
             .map_err(|e| e.to_string())?;
     }
     w.finalize().map_err(|e| e.to_string())
-}
-
-/// Any audio file → 8 kHz µ-law → back to 16-bit PCM at 8 kHz (what a G.711 call delivers).
-fn mulaw(input: &Path, output: &Path) -> Res<()> {
-    let tmp = output.with_extension("ulaw.wav");
-    run(Command::new("sox")
-        .arg(input)
-        .args(["-r", "8000", "-c", "1", "-e", "u-law", "-b", "8"])
-        .arg(&tmp))?;
-    run(Command::new("sox")
-        .arg(&tmp)
-        .args(["-e", "signed-integer", "-b", "16"])
-        .arg(output))?;
-    std::fs::remove_file(&tmp).map_err(|e| e.to_string())
 }
 
 fn rms(x: &[f32]) -> f64 {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{have, load};
+use common::{have, load, pct};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -152,14 +152,6 @@ fn telephone(dir: &Path, name: &str, text: &str) -> Result<Vec<f32>, String> {
         .map(|s| s.map(|v| f32::from(v) / 32768.0))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn decode(model: &Path, clips: &[(f64, Vec<f32>)], reps: usize) {

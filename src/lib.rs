@@ -11,7 +11,8 @@
 //!                 └─► call/ (the per-call state machine) ◄─► dialogue/ (IVR flow engine)
 //!                 │     └─► speech/ listener (denoise, VAD, endpointing) ─► runtime/asr pool
 //!                 │         (whisper, grammar-constrained) ─► what was heard, back to the flow
-//!                 └─► media/ prompts and tones ─► encode ─► RTP out; recorder tap
+//!                 └─► media/ prompts and tones, speech/tts replies (runtime/speaker: rendered
+//!                     sentence by sentence off the call task) ─► encode ─► RTP out; recorder tap
 //! store/ keeps call records (SQLite via sqlx); api/ serves them (gRPC, gRPC-web, /metrics).
 //! ```
 //!
@@ -23,7 +24,8 @@
 //! tasks and reads the clock. Each live call is one task that, every 20 ms, feeds the call one
 //! tick and drains its outputs; datagrams and SIP dialog events are fed as they arrive. Whisper
 //! decodes run on a small pool of worker threads; a call task holds a handle to its decode and
-//! is told the result like any other event, so a call never waits on speech recognition. A call's
+//! is told the result like any other event, so a call never waits on speech recognition; speech
+//! synthesis runs on blocking threads the same way, each rendered sentence an event. A call's
 //! media never waits on disk or database: recordings go in 200 ms batches through a bounded
 //! queue to one writer thread shared by all calls, call events to a per-call writer task.
 //!

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::call::latency::TurnLatency;
 use crate::call::leg::Leg;
 use crate::call::utterance::{Ending, SpeechId, Utterance};
 use crate::config::flow::TransferTarget;
@@ -197,6 +198,8 @@ pub struct Call {
     utterance: Option<Utterance>,
     /// The last synthesised reply's id.
     last_speech: SpeechId,
+    /// The caller's last turn, until the first packet of kefu's answer to it leaves.
+    latency: Option<TurnLatency>,
     answered_at: Instant,
     outputs: VecDeque<CallOutput>,
     scratch: Vec<u8>,
@@ -233,6 +236,7 @@ impl Call {
             early: None,
             utterance: None,
             last_speech: 0,
+            latency: None,
             answered_at: now,
             outputs: VecDeque::new(),
             scratch: Vec::with_capacity(1500),
@@ -364,6 +368,9 @@ impl Call {
         if synthesis.id == speech {
             synthesis.first_audio.get_or_insert(now);
             self.playback.enqueue(Prompt::from_samples(samples));
+            if let Some(latency) = &mut self.latency {
+                latency.audio_ready(now);
+            }
         }
     }
 
@@ -421,6 +428,11 @@ impl Call {
                     "final_ms": ms(now),
                 });
                 self.event("speech", detail.to_string());
+                self.latency = Some(TurnLatency::heard(
+                    pending.speech_end,
+                    pending.decided_at,
+                    now,
+                ));
                 self.flow.handle(
                     now,
                     FlowEvent::Heard(Heard {
@@ -545,6 +557,9 @@ impl Call {
         match event {
             TurnEvent::Started { turn } => {
                 self.last_turn = turn;
+                // The caller speaks again before kefu answered the last turn: that answer's
+                // latency no longer means anything.
+                self.latency = None;
                 self.flow.handle(now, FlowEvent::SpeechStarted);
                 self.drain_flow(now);
             }
@@ -614,6 +629,16 @@ impl Call {
             }
         }
         if let Some(f) = self.playback.next_frame() {
+            if self
+                .latency
+                .as_ref()
+                .is_some_and(TurnLatency::awaits_packet)
+            {
+                let latency = self.latency.take().expect("checked above");
+                // The frame goes out on this tick: the reply's first packet.
+                let detail = latency.sent(now, self.answered_at);
+                self.event("latency", detail);
+            }
             return f;
         }
         if self.playing == Playing::Flow
@@ -671,6 +696,10 @@ impl Call {
                     for p in &prompts {
                         self.queue_prompt(p);
                     }
+                    if let Some(latency) = &mut self.latency {
+                        latency.replied(now);
+                        latency.audio_ready(now);
+                    }
                     let names: Vec<&str> = prompts.iter().map(PromptRef::as_str).collect();
                     self.utterance = Some(Utterance::prompts(
                         names.join(" "),
@@ -687,6 +716,9 @@ impl Call {
                 } => {
                     self.last_speech += 1;
                     let speech = self.last_speech;
+                    if let Some(latency) = &mut self.latency {
+                        latency.replied(now);
+                    }
                     self.utterance = Some(Utterance::spoken(
                         text.clone(),
                         speech,
@@ -1386,5 +1418,62 @@ kind = "hangup"
         assert_eq!(spoke(&out)[0].1["ended"], "finished");
         assert!(out.iter().any(|(_, o)| matches!(o,
             CallOutput::Event { kind: "node", detail } if detail == "menu")));
+    }
+
+    /// Every stage of a turn's voice-to-voice time is on the record: the caller stops at
+    /// 2.5 s, the endpoint falls 500 ms later with the early decode ready, the say node asks
+    /// for speech at once, its first sentence is ready 40 ms later and leaves on the next tick.
+    #[test]
+    fn a_turn_answered_by_speech_records_its_latency() {
+        let t0 = Instant::now();
+        let flow = LISTEN_FLOW.replace("next = \"bye\"", "next = \"answer\"")
+            + "[nodes.answer]\nkind = \"say\"\ntext = \"You said {said}.\"\nnext = \"bye\"\n";
+        let mut c = call_with(t0, &flow, true);
+        let out = talk(&mut c, t0, 0, 2800, &[(1500, 2500)]);
+        let [(_, turn, _)] = recognitions(&out)[..] else {
+            panic!("one early decode");
+        };
+        c.recognised(
+            t0 + Duration::from_millis(2800),
+            turn,
+            false,
+            heard("hello"),
+        );
+        let out = talk(&mut c, t0, 2800, 3100, &[]);
+        let (asked_at, speech) = out
+            .iter()
+            .find_map(|(ms, o)| match o {
+                CallOutput::Speak { speech, text, .. } if text == "You said hello." => {
+                    Some((*ms, *speech))
+                }
+                _ => None,
+            })
+            .expect("the answer is spoken");
+        c.speech_audio(
+            t0 + Duration::from_millis(asked_at + 40),
+            speech,
+            &[1000; 8000],
+        );
+        let out = talk(&mut c, t0, 3100, 3400, &[]);
+        let (sent_at, latency) = out
+            .iter()
+            .find_map(|(ms, o)| match o {
+                CallOutput::Event {
+                    kind: "latency",
+                    detail,
+                } => Some((
+                    *ms,
+                    serde_json::from_str::<serde_json::Value>(detail).expect("json"),
+                )),
+                _ => None,
+            })
+            .expect("a latency record");
+        assert_eq!(latency["final_ms"], latency["endpoint_ms"], "{latency}");
+        assert_eq!(latency["reply_ms"], latency["final_ms"], "{latency}");
+        assert_eq!(latency["first_audio_ms"], asked_at + 40, "{latency}");
+        assert_eq!(latency["first_packet_ms"], sent_at, "{latency}");
+        assert_eq!(sent_at, 3100, "the first tick after the audio arrived");
+        let end = latency["speech_end_ms"].as_u64().expect("speech end");
+        assert_eq!(latency["voice_to_voice_ms"], sent_at - end, "{latency}");
     }
 }

@@ -1,4 +1,4 @@
-//! Hearing the caller: the inbound speech path of a call, and the models it runs on.
+//! Hearing the caller and speaking back: the speech paths of a call, and the models they run on.
 //!
 //! ```text
 //! 16 kHz frames ─► denoise (RNNoise, 48 kHz inside) ─► vad (earshot, + RNNoise's voice estimate)
@@ -11,7 +11,8 @@
 //! and runs off the call task. The final decode of a turn starts when the caller pauses, not
 //! at the endpoint, so its result is usually ready when the silence ends. [`grammar`] reads
 //! SRGS grammars; [`models`] installs, converts and checks whisper models; [`transcriber`] and
-//! [`wer`] serve `kefu transcribe` and `kefu eval asr`.
+//! [`wer`] serve `kefu transcribe` and `kefu eval asr`. [`tts`] is the way back: reply text to
+//! 16 kHz speech, sentence by sentence, for `say` nodes and `kefu say`.
 
 pub mod asr;
 pub mod denoise;

@@ -6,7 +6,9 @@
 //! 3. number words become numerals and runs are joined the way people write them: "twenty
 //!    one" and "21" are one word `21`; "one zero zero two three", "1 0 0 2 3" and "10023" are
 //!    one word `10023`; "three hundred and five" is `305`. A digit string is one word however it
-//!    was spaced, so reading an order number digit by digit is not five errors.
+//!    was spaced, so reading an order number digit by digit is not five errors;
+//! 4. an ordinal counts as its number: "21st", "twenty first" and "21" are all `21` (a spoken
+//!    date may come back either way).
 //!
 //! WER = (substitutions + deletions + insertions) / reference words, by a Levenshtein
 //! alignment over words.
@@ -95,8 +97,39 @@ pub fn normalise(text: &str) -> Vec<String> {
                 .to_owned()
         })
         .filter(|w| !w.is_empty())
+        .map(|w| cardinal(&w).unwrap_or(w))
         .collect();
     join_numbers(words)
+}
+
+/// The cardinal form of an ordinal: "21st" → "21", "third" → "three", "twentieth" → "twenty".
+fn cardinal(word: &str) -> Option<String> {
+    let digits = word.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &word[digits.len()..];
+    if !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && ["st", "nd", "rd", "th"].contains(&suffix)
+    {
+        return Some(digits.to_owned());
+    }
+    let irregular = [
+        ("first", "one"),
+        ("second", "two"),
+        ("third", "three"),
+        ("fifth", "five"),
+        ("eighth", "eight"),
+        ("ninth", "nine"),
+        ("twelfth", "twelve"),
+    ];
+    if let Some((_, c)) = irregular.iter().find(|(o, _)| *o == word) {
+        return Some((*c).to_owned());
+    }
+    if let Some(stem) = word.strip_suffix("ieth") {
+        let tens = format!("{stem}y");
+        return number_word(&tens).map(|_| tens);
+    }
+    let stem = word.strip_suffix("th")?;
+    number_word(stem).map(|_| stem.to_owned())
 }
 
 fn number_word(w: &str) -> Option<u64> {
@@ -228,6 +261,24 @@ fn push_number(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordinals_count_as_their_number() {
+        assert_eq!(normalise("November 21st"), ["november", "21"]);
+        assert_eq!(normalise("November twenty first"), ["november", "21"]);
+        assert_eq!(
+            normalise("the 3rd, fourth and twentieth"),
+            ["the", "3", "4", "and", "20"]
+        );
+        assert_eq!(
+            normalise("a bath with a moth"),
+            ["a", "bath", "with", "a", "moth"]
+        );
+        assert_eq!(
+            word_errors("October 3 at 2", "October third at two").errors(),
+            0
+        );
+    }
 
     #[test]
     fn case_punctuation_and_apostrophes() {

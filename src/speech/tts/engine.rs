@@ -1,5 +1,7 @@
 //! The interface every synthesis engine offers: one chunk of prepared words in, audio out.
 
+use std::ops::ControlFlow;
+
 use crate::speech::tts::TtsError;
 
 /// Audio as an engine renders it: mono 16-bit samples at the engine's own rate.
@@ -16,6 +18,20 @@ pub trait Engine: Send + Sync {
     /// Speaks `words` (already normalised: no digits or symbols left to interpret) with `voice`
     /// at `rate` (1.0 = the voice's normal speed).
     fn speak(&self, voice: &str, words: &str, rate: f32) -> Result<Audio, TtsError>;
+
+    /// Like [`Engine::speak`], but hands the audio to `sink` (samples, rate) while it is being
+    /// synthesised; `sink` returns `Break` to stop. Engines that cannot stream hand it over whole.
+    fn stream(
+        &self,
+        voice: &str,
+        words: &str,
+        rate: f32,
+        sink: &mut dyn FnMut(&[i16], u32) -> ControlFlow<()>,
+    ) -> Result<(), TtsError> {
+        let audio = self.speak(voice, words, rate)?;
+        let _ = sink(&audio.samples, audio.rate);
+        Ok(())
+    }
 
     /// Whether `voice` can be used on this machine; the reason when it cannot.
     fn check(&self, voice: &str) -> Result<(), TtsError>;

@@ -64,6 +64,10 @@ pub enum TtsError {
     Resample(String),
 }
 
+/// Rendered audio is handed on in pieces of at least this much (200 ms at 16 kHz), except the
+/// first piece of a sentence, which goes at once.
+const STREAM_BATCH_SAMPLES: usize = 3_200;
+
 /// What one [`Tts::speak`] did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Spoken {
@@ -172,38 +176,71 @@ impl Tts {
             ..Spoken::default()
         };
         let engine = self.engine(voice.engine);
-        for chunk in prepared.chunks {
-            let samples = match chunk {
-                Chunk::Pause(pause) => {
-                    vec![0; (pause.as_millis() as usize) * SAMPLE_RATE as usize / 1000]
-                }
-                Chunk::Words {
-                    text: words,
-                    rate: chunk_rate,
-                } => {
-                    let rate = (rate * chunk_rate * voice.rate).clamp(0.5, 2.0);
-                    let key = Cache::key(&voice.engine.to_string(), &voice.voice, rate, &words);
-                    match self.cache.as_ref().and_then(|c| c.get(&key)) {
-                        Some(samples) => {
-                            spoken.cached += 1;
-                            samples
-                        }
-                        None => {
-                            let audio = engine.speak(&voice.voice, &words, rate)?;
-                            let samples = resample_i16_to_16k(&audio.samples, 1, audio.rate)
-                                .map_err(|e| TtsError::Resample(e.to_string()))?;
-                            if let Some(cache) = &self.cache {
-                                cache.put(&key, &samples);
-                            }
-                            samples
-                        }
-                    }
-                }
-            };
-            spoken.chunks += 1;
+        // Hands 16 kHz audio on, counting it; false once the sink has said stop.
+        let mut emit = |samples: Vec<i16>, spoken: &mut Spoken| {
             spoken.samples += samples.len();
             if sink(samples).is_break() {
                 spoken.stopped = true;
+            }
+            !spoken.stopped
+        };
+        for chunk in prepared.chunks {
+            spoken.chunks += 1;
+            let (words, chunk_rate) = match chunk {
+                Chunk::Pause(pause) => {
+                    let silence = vec![0; pause.as_millis() as usize * SAMPLE_RATE as usize / 1000];
+                    if emit(silence, &mut spoken) {
+                        continue;
+                    }
+                    break;
+                }
+                Chunk::Words { text, rate } => (text, rate),
+            };
+            let rate = (rate * chunk_rate * voice.rate).clamp(0.5, 2.0);
+            let key = Cache::key(&voice.engine.to_string(), &voice.voice, rate, &words);
+            if let Some(samples) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+                spoken.cached += 1;
+                if emit(samples, &mut spoken) {
+                    continue;
+                }
+                break;
+            }
+            // Audio at the engine's rate; 16 kHz audio is handed on while it is rendered, in
+            // batches (the first at once), anything else is resampled whole at the end.
+            let mut whole: Vec<i16> = Vec::new();
+            let mut native_rate = SAMPLE_RATE;
+            let mut batch: Vec<i16> = Vec::new();
+            let mut first = true;
+            engine.stream(&voice.voice, &words, rate, &mut |piece, piece_rate| {
+                native_rate = piece_rate;
+                whole.extend_from_slice(piece);
+                if piece_rate != SAMPLE_RATE {
+                    return ControlFlow::Continue(());
+                }
+                batch.extend_from_slice(piece);
+                if first || batch.len() >= STREAM_BATCH_SAMPLES {
+                    first = false;
+                    if !emit(std::mem::take(&mut batch), &mut spoken) {
+                        return ControlFlow::Break(());
+                    }
+                }
+                ControlFlow::Continue(())
+            })?;
+            if spoken.stopped {
+                break;
+            }
+            let samples = if native_rate == SAMPLE_RATE {
+                whole
+            } else {
+                let resampled = resample_i16_to_16k(&whole, 1, native_rate)
+                    .map_err(|e| TtsError::Resample(e.to_string()))?;
+                batch = resampled.clone();
+                resampled
+            };
+            if let Some(cache) = &self.cache {
+                cache.put(&key, &samples);
+            }
+            if !batch.is_empty() && !emit(batch, &mut spoken) {
                 break;
             }
         }
@@ -277,8 +314,9 @@ mod tests {
                 ControlFlow::Continue(())
             })
             .expect("speaks");
-        assert_eq!(pieces.len(), 2, "one piece per sentence");
-        assert!(pieces.iter().all(|&n| n > 8_000), "{pieces:?}");
+        // flite streams: each sentence starts with a 20 ms piece, then 200 ms batches.
+        assert_eq!(pieces[0], 320, "{pieces:?}");
+        assert!(pieces.len() > 4, "{pieces:?}");
         assert_eq!((first.chunks, first.cached), (2, 0));
         let again = tts.render(&voice, text, 1.0).expect("again").1;
         assert_eq!(again.cached, 2, "both sentences come from the cache");
