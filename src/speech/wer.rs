@@ -267,8 +267,8 @@ mod tests {
         assert_eq!(normalise("November 21st"), ["november", "21"]);
         assert_eq!(normalise("November twenty first"), ["november", "21"]);
         assert_eq!(
-            normalise("the 3rd, fourth and twentieth"),
-            ["the", "3", "4", "and", "20"]
+            normalise("the 3rd, the fourth and the twentieth"),
+            ["the", "3", "the", "4", "and", "the", "20"]
         );
         assert_eq!(
             normalise("a bath with a moth"),
