@@ -12,17 +12,21 @@ use support::{Kefu, RtpPeer, background_call, edited_config, newest_call, speech
 
 const SILENCE: [u8; 160] = [0xff; 160];
 
-/// A flow that answers, says one reply and hangs up.
+/// A flow that answers, says one reply, then waits in a menu (the caller hangs up).
 const FLOW: &str = r#"
 start = "reply"
 language = "en"
 [nodes.reply]
 kind = "say"
 text = "Your order 10023 shipped on Tuesday. It should arrive by Friday."
-next = "bye"
+next = "wait"
+[nodes.wait]
+kind = "menu"
+prompt = "goodbye"
+options = { "1" = "bye" }
+timeout_ms = 60000
 [nodes.bye]
 kind = "hangup"
-cause = "flow.done"
 "#;
 
 fn kefu_cli(args: &[&str], data: &Path) -> std::process::Output {
@@ -64,18 +68,19 @@ fn a_say_node_speaks_to_the_caller() {
         &model.display().to_string(),
     ]);
     let mut peer = RtpPeer::bind();
-    let sipp = background_call(&kefu, peer.port(), 20_000);
+    let sipp = background_call(&kefu, peer.port(), 9_000);
     assert!(
         peer.wait_first_packet(Duration::from_secs(10)),
         "no RTP from kefu\n{}",
         kefu.log_text()
     );
-    peer.talk(Duration::from_millis(7000), 0, &SILENCE, 160);
+    // The reply (~4 s), then the menu prompt; SIPp hangs up at 9 s.
+    peer.talk(Duration::from_millis(8500), 0, &SILENCE, 160);
     let (ok, out) = sipp.join().expect("sipp thread");
     assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
 
     let record = newest_call(&kefu);
-    assert_eq!(record["end_cause"], "flow.done", "{record:#}");
+    assert_eq!(record["end_cause"], "caller.hangup", "{record:#}");
     let spoke: Vec<serde_json::Value> = record["events"]
         .as_array()
         .expect("events")
@@ -83,9 +88,13 @@ fn a_say_node_speaks_to_the_caller() {
         .filter(|e| e["kind"] == "spoke")
         .map(|e| serde_json::from_str(e["detail"].as_str().expect("detail")).expect("json"))
         .collect();
-    let [said] = &spoke[..] else {
-        panic!("one utterance: {record:#}");
+    let [said, ..] = &spoke[..] else {
+        panic!("the reply is on the record: {record:#}");
     };
+    assert_eq!(
+        said["what"],
+        "Your order 10023 shipped on Tuesday. It should arrive by Friday."
+    );
     assert_eq!(said["ended"], "finished", "{said}");
     assert!(said["played_ms"].as_u64().expect("played") > 2500, "{said}");
     assert!(said["first_audio_ms"].as_u64().is_some(), "{said}");

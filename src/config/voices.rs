@@ -155,11 +155,11 @@ mod tests {
         let book = VoiceBook::embedded();
         assert_eq!(
             book.default_for("en").map(|v| v.engine),
-            Some(EngineKind::Festival)
+            Some(EngineKind::Flite)
         );
         assert_eq!(
             book.default_for("en-US").map(|v| v.name.as_str()),
-            Some("slt-hts")
+            Some("rms")
         );
         assert_eq!(
             book.default_for("zh-CN").map(|v| v.engine),

@@ -1,4 +1,4 @@
-//! Festival (Debian `festival`, voice `festvox-us-slt-hts`): the clearest English voice here, run
+//! Festival (Debian `festival`, voice `festvox-us-slt-hts`): the most natural English voice here, run
 //! as long-lived `festival -i` processes fed Scheme commands on stdin, never one process per
 //! sentence (start-up and voice loading cost ~0.2 s; a short sentence then takes ~50 ms).
 //!

@@ -262,16 +262,16 @@ impl Tts {
         Ok((all, spoken))
     }
 
-    /// Starts the process-based engines of the default voices now, so the first call's first
-    /// sentence does not wait for a process to start.
+    /// Readies the default voices now (flite voices registered, festival processes started),
+    /// so the first call's first sentence does not wait for them.
     pub fn warm(&self) {
         for spec in self.book.voices().filter(|v| self.book.is_default(&v.name)) {
             let result = match spec.engine {
                 EngineKind::Festival => self.festival.warm(&spec.voice),
-                _ => Ok(()),
+                _ => self.check(spec),
             };
             if let Err(e) = result {
-                tracing::warn!(voice = %spec.name, error = %e, "cannot start voice");
+                tracing::warn!(voice = %spec.name, error = %e, "cannot ready voice");
             }
         }
     }
