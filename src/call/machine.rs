@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::call::barge_in::{BargeIn, Verdict};
 use crate::call::latency::TurnLatency;
 use crate::call::leg::Leg;
 use crate::call::utterance::{Ending, SpeechId, Utterance};
@@ -85,6 +86,9 @@ pub enum CallOutput {
     Hangup { cause: String },
 }
 
+/// Speech the endpointer has heard when it opens a turn (its `min_speech_ms`).
+const ENDPOINT_ONSET: Duration = Duration::from_millis(120);
+
 /// Partial decodes while the caller talks: often enough to end a complete order number early.
 const PARTIAL_EVERY: Duration = Duration::from_millis(500);
 /// No partial decode of a turn shorter than 1.5 s (16 kHz samples).
@@ -149,6 +153,8 @@ pub struct CallSettings {
     pub media_timeout: Duration,
     /// A speech model is loaded: `Listen` runs; without one the flow gets keys only.
     pub speech: bool,
+    /// Caller speech that stops kefu's voice (see `call::barge_in`).
+    pub barge_in_min_speech: Duration,
 }
 
 /// A caller's turn that has ended and waits for its decode.
@@ -200,6 +206,10 @@ pub struct Call {
     last_speech: SpeechId,
     /// The caller's last turn, until the first packet of kefu's answer to it leaves.
     latency: Option<TurnLatency>,
+    /// Whether the caller's speech stops kefu's voice.
+    barge: BargeIn,
+    /// kefu's voice is held (not stopped) while a barge-in is judged.
+    paused: bool,
     answered_at: Instant,
     outputs: VecDeque<CallOutput>,
     scratch: Vec<u8>,
@@ -237,6 +247,8 @@ impl Call {
             utterance: None,
             last_speech: 0,
             latency: None,
+            barge: BargeIn::new(settings.barge_in_min_speech),
+            paused: false,
             answered_at: now,
             outputs: VecDeque::new(),
             scratch: Vec::with_capacity(1500),
@@ -409,6 +421,27 @@ impl Call {
         let Some(pending) = self.pending_turn.take() else {
             return;
         };
+        let text = result.as_ref().ok().map(|r| r.text.as_str());
+        match self.barge.judge(pending.turn, text) {
+            Verdict::Flow => {}
+            Verdict::Interrupt => {
+                // Words over kefu's voice: the flow hears that the caller spoke (and stops the
+                // utterance), then what they said.
+                self.paused = false;
+                self.flow.handle(now, FlowEvent::SpeechStarted);
+                self.drain_flow(now);
+            }
+            Verdict::Resume | Verdict::Ignore => {
+                let resumed = std::mem::replace(&mut self.paused, false);
+                let detail = serde_json::json!({
+                    "text": text.unwrap_or_default(),
+                    "resumed": resumed,
+                    "error": result.as_ref().err(),
+                });
+                self.event("false_interruption", detail.to_string());
+                return;
+            }
+        }
         metrics::histogram!("kefu_asr_endpoint_to_final_seconds").record(
             now.saturating_duration_since(pending.decided_at)
                 .as_secs_f64(),
@@ -475,6 +508,19 @@ impl Call {
             self.on_digit(now, digit);
         }
         self.listen(now, &heard);
+        let guarded = self
+            .utterance
+            .as_ref()
+            .is_some_and(|u| u.elapsed(self.playback.played()) < crate::call::barge_in::ECHO_GUARD);
+        if self.barge.heard(heard.rms(), guarded) {
+            self.paused = true;
+            let played = self
+                .utterance
+                .as_ref()
+                .map_or(Duration::ZERO, |u| u.elapsed(self.playback.played()));
+            let detail = serde_json::json!({ "played_ms": played.as_millis() as u64 });
+            self.event("barge_in", detail.to_string());
+        }
         if self.flow.poll_timeout().is_some_and(|t| t <= now) {
             self.flow.handle(now, FlowEvent::Tick);
             self.drain_flow(now);
@@ -504,6 +550,7 @@ impl Call {
             }
             _ => self.next_spoken_frame(now),
         };
+        self.barge.played(spoken.rms());
         let to = self.caller.push_frame(now, &spoken, &mut self.scratch);
         self.transmit(LegId::Caller, to);
         if self.record {
@@ -560,8 +607,13 @@ impl Call {
                 // The caller speaks again before kefu answered the last turn: that answer's
                 // latency no longer means anything.
                 self.latency = None;
-                self.flow.handle(now, FlowEvent::SpeechStarted);
-                self.drain_flow(now);
+                if self.speaking_interruptibly() {
+                    // Over kefu's voice: held until it proves to be speech, not echo or a cough.
+                    self.barge.turn_started(turn, ENDPOINT_ONSET);
+                } else {
+                    self.flow.handle(now, FlowEvent::SpeechStarted);
+                    self.drain_flow(now);
+                }
             }
             // A partial decode earns its cost only on long turns (an order number read out),
             // where a complete answer can end the turn early.
@@ -616,12 +668,23 @@ impl Call {
         }
     }
 
+    /// kefu is speaking (or about to: synthesis under way) something the caller may cut short.
+    fn speaking_interruptibly(&self) -> bool {
+        self.playing == Playing::Flow
+            && self.utterance.as_ref().is_some_and(|u| {
+                u.interruptible && (self.playback.is_playing() || u.awaits_audio())
+            })
+    }
+
     fn media_timed_out(&self, now: Instant) -> bool {
         let since = self.caller.last_received().unwrap_or(self.answered_at);
         now.saturating_duration_since(since) >= self.media_timeout
     }
 
     fn next_spoken_frame(&mut self, now: Instant) -> Frame {
+        if self.paused {
+            return Frame::SILENCE;
+        }
         if let Some(tones) = &mut self.tones {
             match tones.next_frame() {
                 Some(f) => return f,
@@ -652,6 +715,10 @@ impl Call {
             Playing::Flow => {
                 self.end_utterance(Ending::Finished);
                 self.flow.handle(now, FlowEvent::PlaybackFinished);
+                // kefu is silent now: a turn held back as a possible barge-in is the flow's.
+                if self.barge.release().is_some() {
+                    self.flow.handle(now, FlowEvent::SpeechStarted);
+                }
                 self.drain_flow(now);
                 // A new prompt may have been queued; its first frame goes out now, not 20 ms late.
                 self.playback.next_frame().unwrap_or(Frame::SILENCE)
@@ -692,7 +759,10 @@ impl Call {
         while let Some(action) = self.flow.poll_action() {
             match action {
                 FlowAction::NodeEntered { name } => self.event("node", name.to_string()),
-                FlowAction::Play { prompts, .. } => {
+                FlowAction::Play {
+                    prompts,
+                    interruptible,
+                } => {
                     for p in &prompts {
                         self.queue_prompt(p);
                     }
@@ -703,6 +773,7 @@ impl Call {
                     let names: Vec<&str> = prompts.iter().map(PromptRef::as_str).collect();
                     self.utterance = Some(Utterance::prompts(
                         names.join(" "),
+                        interruptible,
                         now,
                         self.playback.played(),
                     ));
@@ -712,7 +783,7 @@ impl Call {
                 FlowAction::Say {
                     text,
                     voice,
-                    interruptible: _,
+                    interruptible,
                 } => {
                     self.last_speech += 1;
                     let speech = self.last_speech;
@@ -721,6 +792,7 @@ impl Call {
                     }
                     self.utterance = Some(Utterance::spoken(
                         text.clone(),
+                        interruptible,
                         speech,
                         now,
                         self.playback.played(),
@@ -737,6 +809,7 @@ impl Call {
                     self.end_utterance(Ending::Interrupted);
                     self.playback.stop();
                     self.playing = Playing::Nothing;
+                    self.paused = false;
                 }
                 FlowAction::StartRecording {
                     max_seconds,
@@ -793,6 +866,8 @@ impl Call {
                 // Without a model the flow hears no speech and goes on with keys.
                 FlowAction::Listen(_) => {}
                 FlowAction::StopListening => {
+                    self.barge.reset();
+                    self.paused = false;
                     self.listener = None;
                     self.pending_turn = None;
                     self.early = None;
@@ -893,6 +968,7 @@ cause = "flow.hangup"
         let mut prompts = PromptLibrary::new();
         prompts.insert("en/greeting", Prompt::from_samples(&tone));
         prompts.insert("en/menu", Prompt::from_samples(&tone));
+        prompts.insert("en/long", Prompt::from_samples(&tone.repeat(10)));
         let media = LegMedia {
             codec: CodecKind::Pcmu,
             payload_type: 0,
@@ -919,6 +995,7 @@ cause = "flow.hangup"
                 record: true,
                 media_timeout: Duration::from_secs(30),
                 speech,
+                barge_in_min_speech: crate::call::barge_in::DEFAULT_MIN_SPEECH,
             },
         )
     }
@@ -1475,5 +1552,170 @@ kind = "hangup"
         assert_eq!(sent_at, 3100, "the first tick after the audio arrived");
         let end = latency["speech_end_ms"].as_u64().expect("speech end");
         assert_eq!(latency["voice_to_voice_ms"], sent_at - end, "{latency}");
+    }
+
+    /// A listen node over a 10 s prompt: barge-in tests.
+    const LONG_PROMPT_FLOW: &str = r#"
+start = "ask"
+[nodes.ask]
+kind = "listen"
+prompt = "long"
+speech = { end_silence_ms = 500, denoise = false }
+var = "said"
+timeout_ms = 5000
+retries = 0
+next = "bye"
+on_failure = "bye"
+[nodes.bye]
+kind = "hangup"
+cause = "flow.hangup"
+"#;
+
+    /// The µ-law payload kefu sent at each tick.
+    fn sent(out: &[(u64, CallOutput)]) -> Vec<(u64, Vec<u8>)> {
+        out.iter()
+            .filter_map(|(ms, o)| match o {
+                CallOutput::Transmit {
+                    rtcp: false, bytes, ..
+                } => Some((*ms, bytes[12..].to_vec())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Silence, but for the few samples the 16 → 8 kHz filter carries over from the frame
+    /// before.
+    fn silent(payload: &[u8]) -> bool {
+        payload.iter().skip(24).all(|&b| b == 0xff || b == 0x7f)
+    }
+
+    fn events<'a>(out: &'a [(u64, CallOutput)], kind: &str) -> Vec<(u64, &'a str)> {
+        out.iter()
+            .filter_map(|(ms, o)| match o {
+                CallOutput::Event { kind: k, detail } if *k == kind => Some((*ms, detail.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs the call to `to_ms`, answering every final decode with `text` 100 ms after it is
+    /// asked for.
+    fn talk_and_hear(
+        c: &mut Call,
+        t0: Instant,
+        to_ms: u64,
+        voiced: &[(u64, u64)],
+        text: &str,
+    ) -> Vec<(u64, CallOutput)> {
+        let mut out = Vec::new();
+        let mut due: Vec<(u64, TurnId)> = Vec::new();
+        for ms in (0..to_ms).step_by(20) {
+            for (at, turn) in due.extract_if(.., |(at, _)| *at == ms) {
+                c.recognised(t0 + Duration::from_millis(at), turn, false, heard(text));
+            }
+            let step = talk(c, t0, ms, ms + 20, voiced);
+            due.extend(
+                recognitions(&step)
+                    .into_iter()
+                    .map(|(at, turn, _)| (at + 100, turn)),
+            );
+            out.extend(step);
+        }
+        out
+    }
+
+    #[test]
+    fn speech_over_a_prompt_stops_it_at_the_frame_the_rule_fires() {
+        let t0 = Instant::now();
+        let mut c = call_with(t0, LONG_PROMPT_FLOW, true);
+        let out = talk_and_hear(&mut c, t0, 8000, &[(5000, 6500)], "I want to return it");
+        let barge = events(&out, "barge_in");
+        let [(at, _)] = barge[..] else {
+            panic!("one barge-in: {barge:?}");
+        };
+        // 300 ms of speech from 5.0 s; the VAD lags a frame or two.
+        assert!((5280..=5340).contains(&at), "barge-in at {at} ms");
+        let payloads = sent(&out);
+        let before = payloads
+            .iter()
+            .find(|(ms, _)| *ms == at - 20)
+            .expect("frame before");
+        let then = payloads.iter().find(|(ms, _)| *ms == at).expect("frame at");
+        assert!(!silent(&before.1), "kefu spoke until the rule fired");
+        let next = payloads
+            .iter()
+            .find(|(ms, _)| *ms == at + 20)
+            .expect("frame after");
+        assert!(
+            silent(&then.1),
+            "and was silent on that very frame: {:?} then {:?}",
+            then.1,
+            next.1
+        );
+        // The words reach the flow, which stops the prompt for good and moves on.
+        let spoke = spoke(&out);
+        assert_eq!(spoke[0].1["ended"], "interrupted", "{spoke:?}");
+        assert_eq!(spoke[0].1["played_ms"], at, "{spoke:?}");
+        assert_eq!(
+            hangup_cause(&out.into_iter().map(|(_, o)| o).collect::<Vec<_>>()),
+            Some("flow.hangup")
+        );
+    }
+
+    #[test]
+    fn a_short_noise_burst_does_not_stop_the_prompt() {
+        let t0 = Instant::now();
+        let mut c = call_with(t0, LONG_PROMPT_FLOW, true);
+        let out = talk_and_hear(&mut c, t0, 10_400, &[(5000, 5150)], "");
+        assert!(events(&out, "barge_in").is_empty());
+        let spoke = spoke(&out);
+        assert_eq!(spoke[0].1["ended"], "finished", "{spoke:?}");
+        assert_eq!(spoke[0].1["played_ms"], 10_000);
+    }
+
+    #[test]
+    fn a_backchannel_pauses_then_resumes_the_prompt() {
+        let t0 = Instant::now();
+        let mut c = call_with(t0, LONG_PROMPT_FLOW, true);
+        let out = talk_and_hear(&mut c, t0, 12_000, &[(5000, 5400)], "Mhm.");
+        assert_eq!(events(&out, "barge_in").len(), 1);
+        let resumed = events(&out, "false_interruption");
+        let [(resumed_at, detail)] = resumed[..] else {
+            panic!("one false interruption: {resumed:?}");
+        };
+        assert!(detail.contains("\"resumed\":true"), "{detail}");
+        let payloads = sent(&out);
+        let after = payloads
+            .iter()
+            .find(|(ms, _)| *ms == resumed_at + 20)
+            .expect("frame after");
+        assert!(!silent(&after.1), "the prompt plays on");
+        let spoke = spoke(&out);
+        assert_eq!(spoke[0].1["ended"], "finished", "{spoke:?}");
+        assert_eq!(
+            spoke[0].1["played_ms"], 10_000,
+            "all of it, nothing skipped"
+        );
+    }
+
+    #[test]
+    fn the_echo_of_kefus_own_voice_does_not_stop_it() {
+        let t0 = Instant::now();
+        let mut c = call_with(t0, LONG_PROMPT_FLOW, true);
+        // The caller's side returns kefu's prompt 12 dB down (a square wave of 2000 under the
+        // prompt's 8000), all through the prompt.
+        let out = feed(&mut c, t0, 0, 10_400, None, |ms| {
+            std::array::from_fn(|n| {
+                let i = (ms * 8 + n as u64) / 4;
+                let v = if i.is_multiple_of(2) { 2000 } else { -2000 };
+                crate::media::codec::g711::linear_to_ulaw(v)
+            })
+        });
+        assert!(
+            events(&out, "barge_in").is_empty(),
+            "{:?}",
+            events(&out, "barge_in")
+        );
+        assert_eq!(spoke(&out)[0].1["ended"], "finished");
     }
 }

@@ -15,6 +15,8 @@ pub(crate) struct Utterance {
     requested_at: Instant,
     /// `Playback::played()` when it started: what it has played is the difference.
     played_before: Duration,
+    /// The caller may cut it short.
+    pub(crate) interruptible: bool,
     /// Set for a synthesised reply.
     pub(crate) speech: Option<Synthesis>,
 }
@@ -39,17 +41,24 @@ pub(crate) enum Ending {
 }
 
 impl Utterance {
-    pub(crate) fn prompts(what: String, now: Instant, played_before: Duration) -> Utterance {
+    pub(crate) fn prompts(
+        what: String,
+        interruptible: bool,
+        now: Instant,
+        played_before: Duration,
+    ) -> Utterance {
         Utterance {
             what,
             requested_at: now,
             played_before,
+            interruptible,
             speech: None,
         }
     }
 
     pub(crate) fn spoken(
         text: String,
+        interruptible: bool,
         id: SpeechId,
         now: Instant,
         played_before: Duration,
@@ -60,8 +69,13 @@ impl Utterance {
                 done: false,
                 first_audio: None,
             }),
-            ..Utterance::prompts(text, now, played_before)
+            ..Utterance::prompts(text, interruptible, now, played_before)
         }
+    }
+
+    /// How much of it has been played, given `Playback::played()` now.
+    pub(crate) fn elapsed(&self, played: Duration) -> Duration {
+        played.saturating_sub(self.played_before)
     }
 
     /// Still waiting for synthesised audio: an empty queue is not the end.
@@ -73,7 +87,7 @@ impl Utterance {
     /// synthesised reply how long the first audio took. Times in ms since `answered`.
     pub(crate) fn record(&self, ending: Ending, played: Duration, answered: Instant) -> String {
         let ms = |t: Instant| t.saturating_duration_since(answered).as_millis() as u64;
-        let heard = played.saturating_sub(self.played_before);
+        let heard = self.elapsed(played);
         let mut detail = serde_json::json!({
             "what": self.what,
             "ended": match ending {
@@ -100,6 +114,7 @@ mod tests {
         let t0 = Instant::now();
         let mut u = Utterance::spoken(
             "Hello there.".into(),
+            true,
             1,
             t0 + Duration::from_millis(100),
             Duration::from_millis(400),

@@ -136,6 +136,9 @@ pub struct SpeechSection {
     /// Threads of one decode. Default 1: ggml's threads spin waiting for each other, so on a
     /// server busy with calls more threads per decode are slower, not faster.
     pub threads_per_worker: usize,
+    /// Caller speech that stops kefu's voice (barge-in), in ms; shorter sounds (a cough, a
+    /// click) and the echo of kefu's own voice do not.
+    pub barge_in_min_speech_ms: u64,
 }
 
 impl Default for SpeechSection {
@@ -144,6 +147,7 @@ impl Default for SpeechSection {
             model: "tiny.en".into(),
             workers: 0,
             threads_per_worker: 1,
+            barge_in_min_speech_ms: 300,
         }
     }
 }

@@ -261,6 +261,9 @@ async fn run_inbound(
         record: flow.record_calls,
         media_timeout,
         speech: shared.asr.is_some(),
+        barge_in_min_speech: Duration::from_millis(
+            shared.config.server.speech.barge_in_min_speech_ms,
+        ),
     };
     let mut call = Call::new(answered, leg, run, shared.prompts.clone(), settings);
 
