@@ -297,6 +297,8 @@ pub struct CollectNode {
 /// Plays a prompt and recognises what the caller says into a variable; keys may answer too.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListenNode {
+    /// May be left out when the node before (a `say`) has just asked the question: then the
+    /// no-input timer starts at once.
     pub prompt: Vec<PromptItem>,
     /// Required. `speech.retries` does not apply: the node's own `retries` counts every attempt.
     pub speech: SpeechInput,

@@ -215,6 +215,14 @@ cause = "flow.bye"
     }
 
     #[test]
+    fn without_a_prompt_it_listens_and_times_out_at_once() {
+        let text = LISTEN.replace("prompt = \"say-name\"\n", "");
+        let mut sim = Sim::new(&text);
+        assert_eq!(sim.start(), [entered("name"), request()], "no play");
+        assert_eq!(sim.run.poll_timeout(), Some(sim.at(4000)));
+    }
+
+    #[test]
     fn the_request_carries_the_speech_table() {
         let mut sim = Sim::new(LISTEN);
         assert_eq!(sim.start()[1], request());

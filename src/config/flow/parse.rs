@@ -458,7 +458,7 @@ impl NodeSpec for CollectSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListenSpec {
-    prompt: Prompts,
+    prompt: Option<Prompts>,
     speech: Spanned<SpeechSpec>,
     var: VarName,
     timeout_ms: Option<Millis>,
@@ -473,7 +473,7 @@ struct ListenSpec {
 impl NodeSpec for ListenSpec {
     fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
         Ok(NodeKind::Listen(ListenNode {
-            prompt: self.prompt.0,
+            prompt: Prompts::or_empty(self.prompt),
             speech: SpeechSpec::build(self.speech, node, SpeechUse::Listen)?,
             var: self.var,
             timeout: Millis::or(self.timeout_ms, 5_000),

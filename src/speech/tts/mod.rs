@@ -68,6 +68,11 @@ pub enum TtsError {
 /// first piece of a sentence, which goes at once.
 const STREAM_BATCH_SAMPLES: usize = 3_200;
 
+/// A sample above this (about -40 dBFS) is sound, not the silence an utterance starts with.
+const SOUND_LEVEL: u16 = 330;
+/// Silence kept before an utterance's first sound (10 ms), so its onset is not clipped.
+const LEAD_IN_SAMPLES: usize = 160;
+
 /// What one [`Tts::speak`] did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Spoken {
@@ -177,7 +182,19 @@ impl Tts {
         };
         let engine = self.engine(voice.engine);
         // Hands 16 kHz audio on, counting it; false once the sink has said stop.
-        let mut emit = |samples: Vec<i16>, spoken: &mut Spoken| {
+        // Engines start an utterance with a pause (flite: ~0.1–0.2 s); before the first sound
+        // it is only latency, so it is cut, but for a short lead-in.
+        let mut started = false;
+        let mut emit = |mut samples: Vec<i16>, spoken: &mut Spoken| {
+            if !started {
+                match samples.iter().position(|s| s.unsigned_abs() > SOUND_LEVEL) {
+                    Some(first) => {
+                        started = true;
+                        samples.drain(..first.saturating_sub(LEAD_IN_SAMPLES));
+                    }
+                    None => return true,
+                }
+            }
             spoken.samples += samples.len();
             if sink(samples).is_break() {
                 spoken.stopped = true;
@@ -219,10 +236,12 @@ impl Tts {
                 }
                 batch.extend_from_slice(piece);
                 if first || batch.len() >= STREAM_BATCH_SAMPLES {
-                    first = false;
+                    let before = spoken.samples;
                     if !emit(std::mem::take(&mut batch), &mut spoken) {
                         return ControlFlow::Break(());
                     }
+                    // Still at once until something is heard (leading silence is cut).
+                    first = spoken.samples == before;
                 }
                 ControlFlow::Continue(())
             })?;
@@ -314,13 +333,29 @@ mod tests {
                 ControlFlow::Continue(())
             })
             .expect("speaks");
-        // flite streams: each sentence starts with a 20 ms piece, then 200 ms batches.
-        assert_eq!(pieces[0], 320, "{pieces:?}");
+        // flite streams: 20 ms pieces until the first sound, then 200 ms batches.
+        assert!(pieces[0] <= 320, "{pieces:?}");
         assert!(pieces.len() > 4, "{pieces:?}");
         assert_eq!((first.chunks, first.cached), (2, 0));
         let again = tts.render(&voice, text, 1.0).expect("again").1;
         assert_eq!(again.cached, 2, "both sentences come from the cache");
-        assert_eq!(again.samples, first.samples);
+        // The same audio, but for where the leading silence was cut (streamed: by 20 ms piece).
+        assert!(again.samples.abs_diff(first.samples) <= LEAD_IN_SAMPLES);
+    }
+
+    #[test]
+    fn an_utterance_starts_with_its_first_sound() {
+        let tts = tts(None);
+        let voice = tts.voice(Some("rms"), "en").expect("rms").clone();
+        let (audio, _) = tts.render(&voice, "Hello.", 1.0).expect("speaks");
+        let first = audio
+            .iter()
+            .position(|s| s.unsigned_abs() > SOUND_LEVEL)
+            .expect("sound");
+        assert!(
+            first <= LEAD_IN_SAMPLES,
+            "at most 10 ms of lead-in: {first}"
+        );
     }
 
     #[test]
