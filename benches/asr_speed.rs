@@ -228,6 +228,7 @@ fn endpoint(model: &Path, clips: &[(f64, Vec<f32>)], reps: usize) {
             let t0 = Instant::now();
             let settings = ListenSettings {
                 end_silence: Duration::from_millis(500),
+                complete_silence: Duration::from_millis(500),
                 denoise: true,
                 partial_every: Duration::ZERO,
             };

@@ -16,11 +16,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Kefu, RtpPeer, background_call, edited_config, say_ulaw, speech_model};
+use support::{
+    Kefu, RtpPeer, SPEECH_RMS, background_call, edited_config, say_ulaw, speech_model, trim_ulaw,
+    payload_rms,
+};
 
 const SILENCE: [u8; 160] = [0xff; 160];
-/// A received packet louder than this (linear RMS) carries speech.
-const SPEECH_RMS: f64 = 300.0;
 
 const FLOW: &str = r#"
 start = "hello"
@@ -53,25 +54,6 @@ const QUESTIONS: [&str; 6] = [
     "What is your returns policy?",
 ];
 
-fn rms(payload: &[u8]) -> f64 {
-    let sum: f64 = payload
-        .iter()
-        .map(|&u| f64::from(support::ulaw_to_linear(u)).powi(2))
-        .sum();
-    (sum / payload.len().max(1) as f64).sqrt()
-}
-
-/// The voiced part of µ-law speech, whole 20 ms packets.
-fn trim(ulaw: &[u8]) -> Vec<u8> {
-    let chunks: Vec<&[u8]> = ulaw.chunks(160).collect();
-    let first = chunks.iter().position(|c| rms(c) > SPEECH_RMS).unwrap_or(0);
-    let last = chunks
-        .iter()
-        .rposition(|c| rms(c) > SPEECH_RMS)
-        .unwrap_or(0);
-    chunks[first..=last.max(first)].concat()
-}
-
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -84,7 +66,7 @@ fn first_speech(peer: &RtpPeer, since: Instant) -> Option<Instant> {
     peer.received
         .iter()
         .filter(|p| p.at > since && p.payload_type == 0)
-        .find(|p| rms(&p.payload) > SPEECH_RMS)
+        .find(|p| payload_rms(&p.payload) > SPEECH_RMS)
         .map(|p| p.at)
 }
 
@@ -122,7 +104,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let questions: Vec<Vec<u8>> = QUESTIONS
         .iter()
-        .map(|q| trim(&say_ulaw(dir.path(), "slt", q)))
+        .map(|q| trim_ulaw(&say_ulaw(dir.path(), "slt", q)))
         .collect();
 
     let mut peer = RtpPeer::bind();
@@ -149,7 +131,7 @@ fn main() {
             if peer
                 .received
                 .last()
-                .is_some_and(|p| rms(&p.payload) > SPEECH_RMS)
+                .is_some_and(|p| payload_rms(&p.payload) > SPEECH_RMS)
             {
                 quiet_since = Instant::now();
             }

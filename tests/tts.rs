@@ -1,6 +1,7 @@
 //! Speaking to callers, against real peers and real speech: a `say` node's reply reaches a SIPp
-//! caller as RTP, and kefu's recogniser (whisper) reads what the caller received back; `kefu say`
-//! and `kefu voices` work from the command line and fail with one-line reasons.
+//! caller as RTP, and kefu's recogniser (whisper) reads what the caller received back; a caller
+//! who talks over a long prompt silences it; `kefu say` and `kefu voices` work from the command
+//! line and fail with one-line reasons.
 
 mod support;
 
@@ -8,7 +9,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Kefu, RtpPeer, background_call, edited_config, newest_call, speech_model};
+use support::{
+    Kefu, RtpPeer, SPEECH_RMS, background_call, edited_config, newest_call, say_ulaw,
+    speech_model, trim_ulaw, payload_rms,
+};
 
 const SILENCE: [u8; 160] = [0xff; 160];
 
@@ -54,19 +58,8 @@ fn write_ulaw_wav(path: &Path, ulaw: &[u8]) {
 
 #[test]
 fn a_say_node_speaks_to_the_caller() {
+    let (kefu, _config) = start_with_flow(FLOW);
     let model = speech_model();
-    let config = edited_config(|text| text.to_owned());
-    std::fs::write(config.path().join("sip-config/flows/hotline.toml"), FLOW).expect("flow");
-    let kefu = Kefu::start_with(&[
-        "--config",
-        &config
-            .path()
-            .join("sip-config/kefu.toml")
-            .display()
-            .to_string(),
-        "--model",
-        &model.display().to_string(),
-    ]);
     let mut peer = RtpPeer::bind();
     let sipp = background_call(&kefu, peer.port(), 9_000);
     assert!(
@@ -130,6 +123,128 @@ fn a_say_node_speaks_to_the_caller() {
     assert!(
         text.contains("order") && text.contains("friday") && digits.contains("10023"),
         "the caller heard {text:?}"
+    );
+}
+
+/// A listen node whose prompt is a long text notice (rendered at start), then a reply.
+const BARGE_FLOW: &str = r#"
+start = "ask"
+language = "en"
+[nodes.ask]
+kind = "listen"
+prompt = { text = "Thank you for calling the demo shop. Calls are recorded for training and quality. Our opening hours are nine to five, Monday to Friday. You can ask about an order, a delivery, a return or a refund. Please tell me how I can help you today." }
+speech = { end_silence_ms = 500 }
+var = "said"
+timeout_ms = 10000
+retries = 0
+next = "answer"
+on_failure = "answer"
+[nodes.answer]
+kind = "say"
+text = "You said: {said}"
+next = "wait"
+[nodes.wait]
+kind = "menu"
+prompt = "goodbye"
+options = { "1" = "wait" }
+timeout_ms = 60000
+"#;
+
+fn start_with_flow(flow: &str) -> (Kefu, tempfile::TempDir) {
+    let model = speech_model();
+    let config = edited_config(|text| text.to_owned());
+    std::fs::write(config.path().join("sip-config/flows/hotline.toml"), flow).expect("flow");
+    let kefu = Kefu::start_with(&[
+        "--config",
+        &config
+            .path()
+            .join("sip-config/kefu.toml")
+            .display()
+            .to_string(),
+        "--model",
+        &model.display().to_string(),
+    ]);
+    (kefu, config)
+}
+
+#[test]
+fn a_caller_talking_over_a_long_prompt_silences_it() {
+    let (kefu, _config) = start_with_flow(BARGE_FLOW);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let question = trim_ulaw(&say_ulaw(dir.path(), "slt", "I want to talk to a person."));
+    let mut peer = RtpPeer::bind();
+    let sipp = background_call(&kefu, peer.port(), 14_000);
+    assert!(
+        peer.wait_first_packet(Duration::from_secs(10)),
+        "no RTP from kefu\n{}",
+        kefu.log_text()
+    );
+    let answered = peer.received[0].at;
+    // kefu reads the notice (~13 s); 3 s in, the caller talks over it.
+    peer.talk(Duration::from_millis(3000), 0, &SILENCE, 160);
+    let spoke_at = std::time::Instant::now();
+    peer.speak(&question);
+    let spoke_until = std::time::Instant::now();
+    peer.talk(Duration::from_millis(4000), 0, &SILENCE, 160);
+    let (ok, out) = sipp.join().expect("sipp thread");
+    assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
+
+    // What the capture shows: kefu speaking up to the caller's words, then silent from one
+    // packet on until well after they ended (the reply to them comes after the endpoint).
+    let ms = |t: std::time::Instant| t.saturating_duration_since(answered).as_millis();
+    let voiced: Vec<u128> = peer
+        .received
+        .iter()
+        .filter(|p| p.payload_type == 0 && payload_rms(&p.payload) > SPEECH_RMS)
+        .map(|p| ms(p.at))
+        .collect();
+    let before = voiced.iter().filter(|&&t| t < ms(spoke_at)).count();
+    assert!(before > 100, "kefu was reading the notice: {before} voiced packets");
+    let last_before_stop = voiced
+        .iter()
+        .copied()
+        .filter(|&t| t < ms(spoke_until) + 200)
+        .max()
+        .expect("voiced packets");
+    let stop_after = last_before_stop.saturating_sub(ms(spoke_at));
+    println!("kefu's voice stopped {stop_after} ms after the caller began talking over it");
+    // 300 ms of speech decides; the detector and the jitter buffer add a few frames.
+    assert!(
+        (250..=600).contains(&stop_after),
+        "kefu's voice stopped {stop_after} ms after the caller began (voiced at {voiced:?})"
+    );
+
+    let record = newest_call(&kefu);
+    let events = record["events"].as_array().expect("events");
+    let detail = |kind: &str| -> Vec<serde_json::Value> {
+        events
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .filter_map(|e| serde_json::from_str(e["detail"].as_str()?).ok())
+            .collect()
+    };
+    let spoke = detail("spoke");
+    let notice = spoke.first().expect("the notice is on the record");
+    assert_eq!(notice["ended"], "interrupted", "{notice}");
+    let played = notice["played_ms"].as_u64().expect("played_ms") as u128;
+    assert!(
+        played + 100 >= ms(spoke_at) && played <= ms(spoke_at) + 700,
+        "the record says it stopped at {played} ms; the caller spoke at {} ms",
+        ms(spoke_at)
+    );
+    let heard: Vec<String> = detail("speech")
+        .iter()
+        .filter_map(|d| d["text"].as_str().map(str::to_lowercase))
+        .collect();
+    assert!(
+        heard.iter().any(|t| t.contains("person")),
+        "the caller's words reached the flow: {heard:?}"
+    );
+    assert!(
+        spoke.iter().any(|s| s["what"]
+            .as_str()
+            .is_some_and(|w| w.to_lowercase().contains("person"))),
+        "kefu answered them: {spoke:?}"
     );
 }
 

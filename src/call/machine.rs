@@ -19,6 +19,7 @@ use crate::media::frame::Frame;
 use crate::media::player::Playback;
 use crate::media::prompt::{Prompt, PromptLibrary, language_key};
 use crate::media::tone::ToneGenerator;
+use crate::speech::complete;
 use crate::speech::listener::{ListenSettings, Listener, TurnEvent, TurnId};
 
 /// Which leg a datagram or a packet belongs to.
@@ -155,6 +156,8 @@ pub struct CallSettings {
     pub speech: bool,
     /// Caller speech that stops kefu's voice (see `call::barge_in`).
     pub barge_in_min_speech: Duration,
+    /// Silence that ends a turn heard to be a complete answer (see `speech::complete`).
+    pub complete_silence: Duration,
 }
 
 /// A caller's turn that has ended and waits for its decode.
@@ -200,6 +203,7 @@ pub struct Call {
     last_turn: TurnId,
     pending_turn: Option<PendingTurn>,
     early: Option<EarlyDecode>,
+    complete_silence: Duration,
     /// What the flow is saying now (a prompt list or a synthesised reply), for the timeline.
     utterance: Option<Utterance>,
     /// The last synthesised reply's id.
@@ -248,6 +252,7 @@ impl Call {
             last_speech: 0,
             latency: None,
             barge: BargeIn::new(settings.barge_in_min_speech),
+            complete_silence: settings.complete_silence,
             paused: false,
             answered_at: now,
             outputs: VecDeque::new(),
@@ -345,10 +350,11 @@ impl Call {
         if partial {
             if let Ok(r) = &result {
                 self.event("partial", r.text.clone());
+                // A whole answer already (an order number read out): end on a short silence.
                 if r.interpretation.is_some()
                     && let Some((listener, _)) = &mut self.listener
                 {
-                    listener.grammar_complete(turn);
+                    listener.answer_complete(turn);
                 }
             }
             return;
@@ -358,11 +364,16 @@ impl Call {
             if let Some(early) = &mut self.early
                 && early.turn == turn
             {
-                // A whole answer already (an order number): end the turn on a short silence.
-                if result.as_ref().is_ok_and(|r| r.interpretation.is_some())
-                    && let Some((listener, _)) = &mut self.listener
+                // A whole answer already (the grammar's, or a finished sentence of free
+                // speech): end the turn on a short silence.
+                if let Some((listener, request)) = &mut self.listener
+                    && let Ok(r) = &result
+                    && match request.grammar {
+                        Some(_) => r.interpretation.is_some(),
+                        None => complete::sounds_finished(&r.text),
+                    }
                 {
-                    listener.grammar_complete(turn);
+                    listener.answer_complete(turn);
                 }
                 early.result = Some(result);
             }
@@ -770,7 +781,14 @@ impl Call {
                         latency.replied(now);
                         latency.audio_ready(now);
                     }
-                    let names: Vec<&str> = prompts.iter().map(PromptRef::as_str).collect();
+                    // Recordings by name, text prompts by their words.
+                    let names: Vec<&str> = prompts
+                        .iter()
+                        .map(|p| {
+                            let key = language_key(&self.language, p.as_str());
+                            self.prompts.text(&key).unwrap_or(p.as_str())
+                        })
+                        .collect();
                     self.utterance = Some(Utterance::prompts(
                         names.join(" "),
                         interruptible,
@@ -855,6 +873,7 @@ impl Call {
                 FlowAction::Listen(request) if self.speech => {
                     let settings = ListenSettings {
                         end_silence: request.end_silence,
+                        complete_silence: self.complete_silence,
                         denoise: request.denoise,
                         partial_every: PARTIAL_EVERY,
                     };

@@ -76,6 +76,7 @@ fn call_with(t0: Instant, flow: &str, speech: bool) -> Call {
             media_timeout: Duration::from_secs(30),
             speech,
             barge_in_min_speech: crate::call::barge_in::DEFAULT_MIN_SPEECH,
+            complete_silence: Duration::from_millis(250),
         },
     )
 }
@@ -390,6 +391,33 @@ fn the_final_decode_starts_at_the_pause_and_is_ready_at_the_endpoint() {
         hangup_cause(&out.into_iter().map(|(_, o)| o).collect::<Vec<_>>()),
         Some("flow.hangup")
     );
+}
+
+/// The caller speaks 1.5 .. 2.5 s; the early decode hears `text` at 2.8 s. Returns when the
+/// turn's result reached the flow.
+fn endpoint_after_hearing(text: &str) -> u64 {
+    let t0 = Instant::now();
+    let mut c = listening_call(t0);
+    let out = talk(&mut c, t0, 0, 2800, &[(1500, 2500)]);
+    let [(_, turn, _)] = recognitions(&out)[..] else {
+        panic!("one early decode by 2.8 s");
+    };
+    c.recognised(t0 + Duration::from_millis(2800), turn, false, heard(text));
+    let out = talk(&mut c, t0, 2800, 4000, &[]);
+    out.iter()
+        .find_map(|(ms, o)| matches!(o, CallOutput::Event { kind: "speech", .. }).then_some(*ms))
+        .expect("the turn's result reaches the flow")
+}
+
+#[test]
+fn a_finished_sentence_ends_the_turn_on_the_short_silence() {
+    // The short silence (250 ms) has passed when the decode comes back: the next frame ends it.
+    let short = endpoint_after_hearing("Where is my order?");
+    assert!((2800..=2820).contains(&short), "endpoint at {short} ms");
+    // Words that trail off keep the full 500 ms.
+    let full = endpoint_after_hearing("My order number is.");
+    assert!((2980..=3060).contains(&full), "endpoint at {full} ms");
+    assert!(endpoint_after_hearing("hello") >= 2980);
 }
 
 #[test]

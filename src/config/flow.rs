@@ -6,11 +6,11 @@
 //!
 //! ```toml
 //! start = "greeting"
-//! language = "en"            # prompts come from voices/prompts/<language>/
+//! language = "en"            # recordings come from voices/prompts/<language>/
 //!
 //! [nodes.greeting]
 //! kind = "play"
-//! prompt = ["greeting", { digits = "caller" }]
+//! prompt = ["greeting", { digits = "caller" }, { text = "Calls are recorded." }]
 //! next = "menu"
 //! ```
 //!
@@ -113,6 +113,7 @@ impl Flow {
                         names.insert(name.clone());
                     }
                     PromptItem::Digits(_) => names.extend(PromptRef::key_prompts()),
+                    PromptItem::Text(_) => {}
                 }
             }
         }
@@ -132,13 +133,42 @@ impl Flow {
     /// Every voice the flow's `say` nodes name, with the node's line, so the caller can check
     /// them against voices.toml at start.
     pub fn voice_names(&self) -> Vec<(&str, usize)> {
+        let mut names = Vec::new();
+        for node in self.nodes.values() {
+            if let NodeKind::Say(say) = &node.kind {
+                names.extend(say.voice.as_deref().map(|v| (v, node.line)));
+            }
+            for item in node.kind.prompt_items() {
+                if let PromptItem::Text(t) = item {
+                    names.extend(t.voice.as_deref().map(|v| (v, node.line)));
+                }
+            }
+        }
+        names
+    }
+
+    /// Every text prompt, rendered once at start and then played like a recording.
+    pub fn text_prompts(&self) -> BTreeSet<&TextPrompt> {
         self.nodes
             .values()
-            .filter_map(|node| match &node.kind {
-                NodeKind::Say(say) => say.voice.as_deref().map(|v| (v, node.line)),
+            .flat_map(|node| node.kind.prompt_items())
+            .filter_map(|item| match item {
+                PromptItem::Text(t) => Some(t),
                 _ => None,
             })
             .collect()
+    }
+
+    /// Whether something in the flow speaks with the language's default voice.
+    pub fn uses_default_voice(&self) -> bool {
+        self.nodes.values().any(|node| {
+            matches!(&node.kind, NodeKind::Say(s) if s.voice.is_none())
+                || node
+                    .kind
+                    .prompt_items()
+                    .iter()
+                    .any(|item| matches!(item, PromptItem::Text(t) if t.voice.is_none()))
+        })
     }
 
     /// Every transfer target, so the caller can check that agents and queues exist.
@@ -456,6 +486,31 @@ pub enum PromptItem {
     Prompt(PromptRef),
     /// `{ digits = "var" }`: the variable's keys read back one prompt per key.
     Digits(VarName),
+    /// `{ text = "…", voice = "…" }`: words for a synthesised voice (the language's default
+    /// without `voice`), rendered once at start, cached, then played like a recording.
+    Text(TextPrompt),
+}
+
+/// A prompt given as text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TextPrompt {
+    pub text: String,
+    pub voice: Option<String>,
+}
+
+impl TextPrompt {
+    /// The name its rendering is kept under: `text:` (no recording's name has a colon) and a
+    /// digest of the voice and the words.
+    pub fn name(&self) -> PromptRef {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(self.voice.as_deref().unwrap_or_default());
+        hash.update([0]);
+        hash.update(&self.text);
+        let digest = hash.finalize();
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        PromptRef(format!("text:{hex}"))
+    }
 }
 
 /// The name of a recorded prompt: lower-case letters, digits, `-` and `_`.

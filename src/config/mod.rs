@@ -262,7 +262,7 @@ fn check_grammars(
     Ok(())
 }
 
-/// Every voice a `say` node names is in voices.toml.
+/// Every voice a `say` node or a text prompt names is in voices.toml.
 fn check_voices(
     flows: &BTreeMap<String, Arc<Flow>>,
     voices: &VoiceBook,
@@ -277,14 +277,9 @@ fn check_voices(
                 )));
             }
         }
-        if voices.default_for(&flow.language).is_none()
-            && flow
-                .nodes
-                .values()
-                .any(|n| matches!(&n.kind, flow::NodeKind::Say(s) if s.voice.is_none()))
-        {
+        if voices.default_for(&flow.language).is_none() && flow.uses_default_voice() {
             return Err(ConfigError::Invalid(format!(
-                "{}: a say node has no voice and voices.toml has no default for {}",
+                "{}: a say node or text prompt has no voice and voices.toml has no default for {}",
                 flow.file.display(),
                 flow.language
             )));

@@ -139,6 +139,10 @@ pub struct SpeechSection {
     /// Caller speech that stops kefu's voice (barge-in), in ms; shorter sounds (a cough, a
     /// click) and the echo of kefu's own voice do not.
     pub barge_in_min_speech_ms: u64,
+    /// Silence, in ms, that ends a caller's turn once the words so far make a complete answer
+    /// (a grammar's whole answer, or a finished sentence); the node's `end_silence_ms` ends the
+    /// others. Set it to the nodes' end silence to always wait that long.
+    pub complete_silence_ms: u64,
 }
 
 impl Default for SpeechSection {
@@ -148,6 +152,7 @@ impl Default for SpeechSection {
             workers: 0,
             threads_per_worker: 1,
             barge_in_min_speech_ms: 300,
+            complete_silence_ms: 250,
         }
     }
 }
@@ -210,6 +215,14 @@ impl ServerConfig {
             reason: e.message().to_owned(),
         })?;
         config.rtp.port_range()?;
+        let speech = &config.speech;
+        if !(100..=10_000).contains(&speech.complete_silence_ms) {
+            return Err(ConfigError::Invalid(format!(
+                "{}: [speech] complete_silence_ms {} is out of range (100 to 10000)",
+                path.display(),
+                speech.complete_silence_ms
+            )));
+        }
         for q in &config.queues {
             for a in &q.agents {
                 if !config.agents.iter().any(|acc| &acc.name == a) {
@@ -261,6 +274,16 @@ mod tests {
         let text = "[[agents]]\nname = \"1001\"\npassword = \"x\"\n[[queues]]\nname = \"agents\"\nagents = [\"1002\"]\n";
         let e = ServerConfig::parse(text, Path::new("k.toml")).unwrap_err();
         assert!(e.to_string().contains("\"1002\""), "{e}");
+    }
+
+    #[test]
+    fn complete_silence_is_bounded() {
+        let ok = ServerConfig::parse("[speech]\ncomplete_silence_ms = 300\n", Path::new("k.toml"))
+            .expect("in range");
+        assert_eq!(ok.speech.complete_silence_ms, 300);
+        let e = ServerConfig::parse("[speech]\ncomplete_silence_ms = 20\n", Path::new("k.toml"))
+            .unwrap_err();
+        assert!(e.to_string().contains("complete_silence_ms 20"), "{e}");
     }
 
     #[test]

@@ -131,6 +131,7 @@ impl Cx {
     pub(crate) fn expand(&self, item: &PromptItem) -> Vec<PromptRef> {
         match item {
             PromptItem::Prompt(name) => vec![name.clone()],
+            PromptItem::Text(text) => vec![text.name()],
             PromptItem::Digits(var) => self
                 .vars
                 .get(var.as_str())

@@ -211,6 +211,8 @@ fn decode_to_16k(
 #[derive(Debug, Clone, Default)]
 pub struct PromptLibrary {
     prompts: BTreeMap<String, Prompt>,
+    /// The words of prompts rendered from text, for the call timeline.
+    texts: BTreeMap<String, String>,
 }
 
 impl PromptLibrary {
@@ -276,8 +278,19 @@ impl PromptLibrary {
         self.prompts.insert(name.to_string(), prompt);
     }
 
+    /// Adds a prompt rendered from `text`.
+    pub fn insert_text(&mut self, name: &str, prompt: Prompt, text: &str) {
+        self.insert(name, prompt);
+        self.texts.insert(name.to_string(), text.to_string());
+    }
+
     pub fn get(&self, name: &str) -> Option<&Prompt> {
         self.prompts.get(name)
+    }
+
+    /// The words a prompt says, if it was rendered from text.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.texts.get(name).map(String::as_str)
     }
 
     /// Prompt names in sorted order.

@@ -264,6 +264,7 @@ async fn run_inbound(
         barge_in_min_speech: Duration::from_millis(
             shared.config.server.speech.barge_in_min_speech_ms,
         ),
+        complete_silence: Duration::from_millis(shared.config.server.speech.complete_silence_ms),
     };
     let mut call = Call::new(answered, leg, run, shared.prompts.clone(), settings);
 

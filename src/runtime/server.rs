@@ -55,12 +55,12 @@ pub struct Shared {
 
 pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let config = Config::load(&overrides)?;
-    let prompts = Arc::new(prompts::load(&config)?);
-    let asr = start_speech(&config)?;
     let tts = Arc::new(Tts::new(
         config.voices.clone(),
         Some(config.server.data.dir.join("tts-cache")),
     ));
+    let prompts = Arc::new(prompts::load(&config, &tts)?);
+    let asr = start_speech(&config)?;
     // Start the voices' processes now, not on the first caller's first reply.
     let warming = tts.clone();
     tokio::task::spawn_blocking(move || warming.warm());

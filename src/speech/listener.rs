@@ -13,10 +13,6 @@ use crate::speech::vad::{VadConfig, VoiceDetector};
 /// longer waits for is recognised and dropped.
 pub type TurnId = u64;
 
-/// Silence that ends a turn once a partial decode already satisfies the grammar (a whole order
-/// number): the caller has said all that was asked, so kefu answers sooner.
-pub const COMPLETE_SILENCE_MS: u32 = 250;
-
 /// What happened to the caller's speech on one frame.
 #[derive(Debug)]
 pub enum TurnEvent {
@@ -50,6 +46,9 @@ pub enum TurnEvent {
 pub struct ListenSettings {
     /// Silence that ends a turn.
     pub end_silence: Duration,
+    /// Silence that ends a turn already heard to be complete (a grammar's whole answer, a
+    /// finished sentence): the caller has said all they meant to, so kefu answers sooner.
+    pub complete_silence: Duration,
     /// Run RNNoise first (its voice estimate also helps the VAD).
     pub denoise: bool,
     /// Decode the turn so far this often while the caller talks; zero for never.
@@ -61,6 +60,7 @@ pub struct Listener {
     denoiser: Option<Box<Denoiser>>,
     vad: VoiceDetector,
     endpointer: Endpointer,
+    complete_silence_ms: u32,
     turn: TurnId,
 }
 
@@ -86,6 +86,7 @@ impl Listener {
             vad: VoiceDetector::new(VadConfig::default())
                 .expect("the default VAD settings are valid"),
             endpointer,
+            complete_silence_ms: ms(settings.complete_silence),
             turn: first_turn,
         })
     }
@@ -143,11 +144,11 @@ impl Listener {
         }
     }
 
-    /// A partial decode of `turn` already satisfies the grammar: end the turn after a short
-    /// silence instead of the node's full one.
-    pub fn grammar_complete(&mut self, turn: TurnId) {
+    /// A decode of `turn` so far is a complete answer: end the turn after the short silence
+    /// instead of the node's full one (at once, if the caller has been silent that long).
+    pub fn answer_complete(&mut self, turn: TurnId) {
         if turn == self.turn {
-            self.endpointer.shorten_silence(COMPLETE_SILENCE_MS);
+            self.endpointer.shorten_silence(self.complete_silence_ms);
         }
     }
 }
@@ -159,6 +160,7 @@ mod tests {
     fn settings(denoise: bool) -> ListenSettings {
         ListenSettings {
             end_silence: Duration::from_millis(500),
+            complete_silence: Duration::from_millis(250),
             denoise,
             partial_every: Duration::from_millis(500),
         }
@@ -213,7 +215,7 @@ mod tests {
     }
 
     #[test]
-    fn grammar_complete_shortens_only_the_open_turn() {
+    fn a_complete_answer_shortens_only_the_open_turn() {
         let t0 = Instant::now();
         let mut l = Listener::new(t0, settings(false), 0).expect("valid");
         let mut frames: Vec<Frame> = (0..60).map(voiced).collect();
@@ -222,8 +224,8 @@ mod tests {
         let Some((_, TurnEvent::Started { turn })) = events.first() else {
             panic!("the buzz opens a turn: {events:?}");
         };
-        l.grammar_complete(turn + 1);
-        l.grammar_complete(*turn);
+        l.answer_complete(turn + 1);
+        l.answer_complete(*turn);
         let later = run(&mut l, t0 + Duration::from_millis(1200), &frames[60..]);
         let ended = later
             .iter()

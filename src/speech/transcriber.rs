@@ -88,6 +88,8 @@ pub fn transcribe(
             let t0 = Instant::now();
             let settings = ListenSettings {
                 end_silence: Duration::from_millis(500),
+                // A file's turns are decoded whole: nothing shortens them.
+                complete_silence: Duration::from_millis(500),
                 denoise,
                 partial_every: Duration::ZERO,
             };

@@ -403,6 +403,27 @@ pub fn ulaw_to_linear(u: u8) -> i16 {
     (if sign != 0 { -value } else { value }) as i16
 }
 
+/// Linear RMS of µ-law audio; above [`SPEECH_RMS`] a 20 ms packet carries speech.
+pub fn payload_rms(payload: &[u8]) -> f64 {
+    let sum: f64 = payload
+        .iter()
+        .map(|&u| f64::from(ulaw_to_linear(u)).powi(2))
+        .sum();
+    (sum / payload.len().max(1) as f64).sqrt()
+}
+
+/// A received µ-law packet louder than this carries speech, not silence or comfort noise.
+pub const SPEECH_RMS: f64 = 300.0;
+
+/// The voiced part of µ-law speech, whole 20 ms packets: a caller's words with no lead-in.
+pub fn trim_ulaw(ulaw: &[u8]) -> Vec<u8> {
+    let chunks: Vec<&[u8]> = ulaw.chunks(160).collect();
+    let voiced = |c: &&[u8]| payload_rms(c) > SPEECH_RMS;
+    let first = chunks.iter().position(voiced).unwrap_or(0);
+    let last = chunks.iter().rposition(voiced).unwrap_or(0);
+    chunks[first..=last.max(first)].concat()
+}
+
 /// G.711 µ-law encode (ITU-T G.711, the reference bias-and-segment method).
 pub fn linear_to_ulaw(sample: i16) -> u8 {
     const BIAS: i32 = 0x84;

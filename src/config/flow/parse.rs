@@ -17,6 +17,7 @@ use super::speech::{SpeechSpec, SpeechUse};
 use super::{
     BranchNode, CollectNode, Flow, HangupNode, ListenNode, MAX_DIGITS_LIMIT, MenuNode, Node,
     NodeKind, NodeName, PlayNode, PromptItem, PromptRef, RecordNode, SayNode, SetNode, Template,
+    TextPrompt,
     TransferNode, TransferTarget, VarName, is_dtmf_key, is_word, line_of,
 };
 
@@ -24,6 +25,8 @@ use super::{
 const MAX_TIMEOUT_MS: i64 = 3_600_000;
 /// Longest recording or call a flow may ask for (one day).
 const MAX_SECONDS: i64 = 86_400;
+/// Longest text prompt: a prompt is a few sentences; longer text belongs in a `say` node.
+const MAX_TEXT_PROMPT_CHARS: usize = 1_000;
 
 /// A problem found while parsing, before it is placed in a file.
 pub(super) struct Problem {
@@ -723,24 +726,47 @@ struct ItemVisitor;
 impl<'de> Visitor<'de> for ItemVisitor {
     type Value = PromptItem;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a prompt name or { digits = \"var\" }")
+        f.write_str("a prompt name, { digits = \"var\" } or { text = \"…\" }")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<PromptItem, E> {
         PromptRef::new(v).map(PromptItem::Prompt).map_err(E::custom)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PromptItem, A::Error> {
-        let mut var = None;
+        const FIELDS: &[&str] = &["digits", "text", "voice"];
+        let (mut var, mut text, mut voice) = (None, None, None);
         while let Some(key) = map.next_key::<String>()? {
-            if key != "digits" {
-                return Err(de::Error::unknown_field(&key, &["digits"]));
+            let duplicate = match key.as_str() {
+                "digits" => var.replace(map.next_value::<VarName>()?).is_some(),
+                "text" => text.replace(map.next_value::<String>()?).is_some(),
+                "voice" => voice.replace(map.next_value::<String>()?).is_some(),
+                _ => return Err(de::Error::unknown_field(&key, FIELDS)),
+            };
+            if duplicate {
+                return Err(de::Error::custom(format!("duplicate field `{key}`")));
             }
-            if var.is_some() {
-                return Err(de::Error::duplicate_field("digits"));
-            }
-            var = Some(map.next_value::<VarName>()?);
         }
-        var.map(PromptItem::Digits)
-            .ok_or_else(|| de::Error::missing_field("digits"))
+        match (var, text, voice) {
+            (Some(var), None, None) => Ok(PromptItem::Digits(var)),
+            (None, Some(text), voice) => {
+                let chars = text.chars().count();
+                if text.trim().is_empty() || chars > MAX_TEXT_PROMPT_CHARS {
+                    return Err(de::Error::custom(format!(
+                        "a text prompt must have 1 to {MAX_TEXT_PROMPT_CHARS} characters (has {chars})"
+                    )));
+                }
+                if voice.as_ref().is_some_and(|v| v.trim().is_empty()) {
+                    return Err(de::Error::custom("a text prompt has an empty voice"));
+                }
+                Ok(PromptItem::Text(TextPrompt { text, voice }))
+            }
+            (Some(_), Some(_), _) => Err(de::Error::custom(
+                "a prompt item is either { digits = … } or { text = … }, not both",
+            )),
+            (Some(_), None, Some(_)) => Err(de::Error::custom("voice goes with text, not digits")),
+            (None, None, _) => Err(de::Error::custom(
+                "a prompt item needs `digits` or `text`",
+            )),
+        }
     }
 }
 
@@ -999,12 +1025,40 @@ kind = "hangup"
         );
         assert_eq!(
             message(&play("{ digit = \"x\" }")),
-            "sip-config/flows/hotline.toml:5: node \"p\": unknown field `digit`, expected `digits`"
+            "sip-config/flows/hotline.toml:5: node \"p\": unknown field `digit`, expected one of `digits`, `text`, `voice`"
+        );
+        assert_eq!(
+            message(&play("{ text = \" \" }")),
+            "sip-config/flows/hotline.toml:5: node \"p\": a text prompt must have 1 to 1000 characters (has 1)"
+        );
+        assert_eq!(
+            message(&play("{ text = \"Hi.\", digits = \"x\" }")),
+            "sip-config/flows/hotline.toml:5: node \"p\": a prompt item is either { digits = … } or { text = … }, not both"
+        );
+        assert_eq!(
+            message(&play("{ text = \"Hi.\", voice = \"\" }")),
+            "sip-config/flows/hotline.toml:5: node \"p\": a text prompt has an empty voice"
         );
         assert_eq!(
             message(&play("5")),
             "sip-config/flows/hotline.toml:5: node \"p\": invalid type: integer `5`, expected a prompt name, { digits = \"var\" }, or a list of them"
         );
+    }
+
+    #[test]
+    fn text_prompts_are_named_by_voice_and_words() {
+        let flow = parse_hotline(
+            "start = \"p\"\n[nodes.p]\nkind = \"play\"\nnext = \"p\"\nprompt = [\"greeting\", { text = \"Calls are recorded.\", voice = \"awb\" }, { text = \"Calls are recorded.\" }]\n",
+        )
+        .expect("valid");
+        let texts: Vec<_> = flow.text_prompts().into_iter().collect();
+        assert_eq!(texts.len(), 2);
+        assert_ne!(texts[0].name(), texts[1].name(), "the voice is part of the name");
+        assert!(texts[0].name().as_str().starts_with("text:"));
+        assert_eq!(flow.voice_names(), [("awb", 2)]);
+        assert!(flow.uses_default_voice());
+        let names = flow.prompt_names();
+        assert_eq!(names.len(), 1, "only the recording is a file: {names:?}");
     }
 
     #[test]
