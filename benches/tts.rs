@@ -1,12 +1,13 @@
 //! Text-to-speech figures per voice: time to first audio and intelligibility over a phone line.
 //!
-//! `cargo bench --bench tts [-- VOICE…]` (default: the English voices slt, awb, kal16, rms and
+//! `cargo bench --bench tts [-- [--beam N] VOICE…]` (default: the English voices slt, awb, kal16, rms and
 //! slt-hts, and cmn for time only). For each voice, 30 typical shop replies (order numbers,
 //! dates, amounts, phone numbers, addresses) are rendered by kefu's own TTS (no cache):
 //! - **first audio**: from the request to the first rendered sentence (the engine's process
 //!   already running, as in `kefu serve`), p50/p95/max, and the whole reply's render time;
 //! - **WER**: each reply through an 8 kHz µ-law round trip (sox), transcribed by `kefu eval asr
-//!   --plain` (whisper, full window), against the reply's text with kefu's WER normalisation.
+//!   --plain` (whisper, full window; greedy as in calls, or `-- --beam 5` as whisper-cli
+//!   decodes), against the reply's text with kefu's WER normalisation.
 //!
 //! The model is `KEFU_BENCH_MODEL`, else `target/test-models/models/ggml-tiny.en-q8_0.bin`, else
 //! one fetched by the asr benches into `target/bench-data/asr/store`; without one only the
@@ -71,10 +72,15 @@ const REPLIES_ZH: [&str; 5] = [
 ];
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let (mut args, mut beam) = (Vec::new(), None);
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        if arg == "--beam" {
+            beam = given.next();
+        } else if !arg.starts_with('-') {
+            args.push(arg);
+        }
+    }
     let voices: Vec<String> = if args.is_empty() {
         ["slt", "awb", "kal16", "rms", "slt-hts", "cmn"]
             .map(String::from)
@@ -142,7 +148,7 @@ fn main() {
         first.sort_by(f64::total_cmp);
         whole.sort_by(f64::total_cmp);
         let wer = match (&model, manifest.is_empty()) {
-            (Some(model), false) => score(&dir, name, &manifest, model)
+            (Some(model), false) => score(&dir, name, &manifest, model, beam.as_deref())
                 .map_or_else(|e| format!("failed: {e}"), |w| format!("{w:.1}")),
             _ => "-".into(),
         };
@@ -193,15 +199,25 @@ fn phone_line(dir: &Path, voice: &str, i: usize, samples: &[i16]) -> Result<Path
 }
 
 /// WER (%) of a manifest, from `kefu eval asr --plain --json`'s total line.
-fn score(dir: &Path, voice: &str, manifest: &str, model: &Path) -> Result<f64, String> {
+fn score(
+    dir: &Path,
+    voice: &str,
+    manifest: &str,
+    model: &Path,
+    beam: Option<&str>,
+) -> Result<f64, String> {
     let path = dir.join(format!("{voice}.tsv"));
     std::fs::write(&path, manifest).map_err(|e| e.to_string())?;
-    let out = run(Command::new(KEFU)
-        .args(["eval", "asr"])
+    let mut eval = Command::new(KEFU);
+    eval.args(["eval", "asr"])
         .arg(&path)
         .arg("--model")
         .arg(model)
-        .args(["--plain", "--json", "--threads", "2"]))?;
+        .args(["--plain", "--json", "--threads", "2"]);
+    if let Some(beam) = beam {
+        eval.args(["--beam", beam]);
+    }
+    let out = run(&mut eval)?;
     String::from_utf8_lossy(&out)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -17,8 +17,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{
-    Kefu, RtpPeer, SPEECH_RMS, background_call, edited_config, say_ulaw, speech_model, trim_ulaw,
-    payload_rms,
+    Kefu, RtpPeer, SPEECH_RMS, background_call, edited_config, payload_rms, say_ulaw, speech_model,
+    trim_ulaw,
 };
 
 const SILENCE: [u8; 160] = [0xff; 160];

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::{
-    Kefu, RtpPeer, SPEECH_RMS, background_call, edited_config, newest_call, say_ulaw,
-    speech_model, trim_ulaw, payload_rms,
+    Kefu, RtpPeer, SPEECH_RMS, background_call, edited_config, newest_call, payload_rms, say_ulaw,
+    speech_model, trim_ulaw,
 };
 
 const SILENCE: [u8; 160] = [0xff; 160];
@@ -199,7 +199,10 @@ fn a_caller_talking_over_a_long_prompt_silences_it() {
         .map(|p| ms(p.at))
         .collect();
     let before = voiced.iter().filter(|&&t| t < ms(spoke_at)).count();
-    assert!(before > 100, "kefu was reading the notice: {before} voiced packets");
+    assert!(
+        before > 100,
+        "kefu was reading the notice: {before} voiced packets"
+    );
     let last_before_stop = voiced
         .iter()
         .copied()

@@ -38,6 +38,10 @@ pub struct RecogniserArgs {
     /// with one core busy elsewhere were 4-7x slower than 1).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Beam search with N beams (2 to 16) instead of one greedy pass: slower, a little more
+    /// accurate; calls always decode greedily.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=16))]
+    pub beam: Option<u32>,
 }
 
 /// A loaded recogniser.
@@ -71,6 +75,7 @@ impl Recogniser {
                 language: args.language.clone(),
                 initial_prompt: args.hints.clone(),
                 grammar: whisper_grammar,
+                beam_size: args.beam.unwrap_or(0),
                 ..DecodeOptions::default()
             },
             grammar,

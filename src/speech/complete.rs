@@ -16,8 +16,8 @@ const EN_OPEN_ENDS: &[&str] = &[
 
 /// Endings after which a Chinese sentence goes on: conjunctions, fillers, a bare possessive.
 const ZH_OPEN_ENDS: &[&str] = &[
-    "和", "跟", "但是", "可是", "因为", "所以", "然后", "还有", "就是", "那个", "这个", "嗯",
-    "呃", "的", "是", "我的", "如果",
+    "和", "跟", "但是", "可是", "因为", "所以", "然后", "还有", "就是", "那个", "这个", "嗯", "呃",
+    "的", "是", "我的", "如果",
 ];
 
 /// Whether `text`, a transcript of the turn so far, reads as a finished sentence.

@@ -8,7 +8,9 @@
 //!    one word `10023`; "three hundred and five" is `305`. A digit string is one word however it
 //!    was spaced, so reading an order number digit by digit is not five errors;
 //! 4. an ordinal counts as its number: "21st", "twenty first" and "21" are all `21` (a spoken
-//!    date may come back either way).
+//!    date may come back either way);
+//! 5. a time's "am"/"pm" is a word of its own: "2:15 PM", "2.15pm" and "2 15 p.m." are all
+//!    `215 pm`.
 //!
 //! WER = (substitutions + deletions + insertions) / reference words, by a Levenshtein
 //! alignment over words.
@@ -97,9 +99,21 @@ pub fn normalise(text: &str) -> Vec<String> {
                 .to_owned()
         })
         .filter(|w| !w.is_empty())
+        .flat_map(split_meridiem)
         .map(|w| cardinal(&w).unwrap_or(w))
         .collect();
     join_numbers(words)
+}
+
+/// "215pm" → "215", "pm"; any other word stays whole.
+fn split_meridiem(word: String) -> Vec<String> {
+    match word.strip_suffix("am").or_else(|| word.strip_suffix("pm")) {
+        Some(time) if !time.is_empty() && time.chars().all(|c| c.is_ascii_digit()) => {
+            let meridiem = word[time.len()..].to_owned();
+            vec![time.to_owned(), meridiem]
+        }
+        _ => vec![word],
+    }
 }
 
 /// The cardinal form of an ordinal: "21st" → "21", "third" → "three", "twentieth" → "twenty".
@@ -278,6 +292,15 @@ mod tests {
             word_errors("October 3 at 2", "October third at two").errors(),
             0
         );
+    }
+
+    #[test]
+    fn times_are_written_one_way() {
+        for t in ["at 2:15 PM", "at 2.15pm", "at 2 15 p.m."] {
+            assert_eq!(normalise(t), ["at", "215", "pm"], "{t:?}");
+        }
+        assert_eq!(normalise("I am at 10am"), ["i", "am", "at", "10", "am"]);
+        assert_eq!(normalise("spam"), ["spam"]);
     }
 
     #[test]

@@ -17,8 +17,7 @@ use super::speech::{SpeechSpec, SpeechUse};
 use super::{
     BranchNode, CollectNode, Flow, HangupNode, ListenNode, MAX_DIGITS_LIMIT, MenuNode, Node,
     NodeKind, NodeName, PlayNode, PromptItem, PromptRef, RecordNode, SayNode, SetNode, Template,
-    TextPrompt,
-    TransferNode, TransferTarget, VarName, is_dtmf_key, is_word, line_of,
+    TextPrompt, TransferNode, TransferTarget, VarName, is_dtmf_key, is_word, line_of,
 };
 
 /// Longest timeout a node may wait for (one hour).
@@ -763,9 +762,7 @@ impl<'de> Visitor<'de> for ItemVisitor {
                 "a prompt item is either { digits = … } or { text = … }, not both",
             )),
             (Some(_), None, Some(_)) => Err(de::Error::custom("voice goes with text, not digits")),
-            (None, None, _) => Err(de::Error::custom(
-                "a prompt item needs `digits` or `text`",
-            )),
+            (None, None, _) => Err(de::Error::custom("a prompt item needs `digits` or `text`")),
         }
     }
 }
@@ -1053,7 +1050,11 @@ kind = "hangup"
         .expect("valid");
         let texts: Vec<_> = flow.text_prompts().into_iter().collect();
         assert_eq!(texts.len(), 2);
-        assert_ne!(texts[0].name(), texts[1].name(), "the voice is part of the name");
+        assert_ne!(
+            texts[0].name(),
+            texts[1].name(),
+            "the voice is part of the name"
+        );
         assert!(texts[0].name().as_str().starts_with("text:"));
         assert_eq!(flow.voice_names(), [("awb", 2)]);
         assert!(flow.uses_default_voice());

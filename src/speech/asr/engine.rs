@@ -149,6 +149,7 @@ impl Decoder {
             max_tokens: 0,
             single_segment: true,
             temperature_inc: opts.temperature_inc.clamp(0.0, 1.0),
+            beam_size: opts.beam_size.min(16) as i32,
             language,
             prompt_tokens,
             grammar,

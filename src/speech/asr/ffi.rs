@@ -116,6 +116,8 @@ pub(crate) struct CallParams {
     pub max_tokens: i32,
     pub single_segment: bool,
     pub temperature_inc: f32,
+    /// Beams of a beam search; 1 or less decodes greedily.
+    pub beam_size: i32,
     /// `None` lets whisper.cpp detect the language (multilingual models).
     pub language: Option<CString>,
     pub prompt_tokens: Vec<i32>,
@@ -172,10 +174,13 @@ impl State {
 
     /// Runs `whisper_full_with_state`; returns whisper.cpp's status (0 = success).
     pub(crate) fn full(&mut self, p: &CallParams, audio: &[f32]) -> i32 {
-        // SAFETY: plain value returned by whisper.cpp.
-        let mut fp = unsafe {
-            sys::whisper_full_default_params(sys::whisper_sampling_strategy_WHISPER_SAMPLING_GREEDY)
+        let strategy = if p.beam_size > 1 {
+            sys::whisper_sampling_strategy_WHISPER_SAMPLING_BEAM_SEARCH
+        } else {
+            sys::whisper_sampling_strategy_WHISPER_SAMPLING_GREEDY
         };
+        // SAFETY: plain value returned by whisper.cpp.
+        let mut fp = unsafe { sys::whisper_full_default_params(strategy) };
         fp.n_threads = p.threads;
         fp.no_context = true;
         // Timestamps stay on even for one segment: with a window cut to the clip, predicting
@@ -194,6 +199,7 @@ impl State {
         fp.temperature = 0.0;
         fp.temperature_inc = p.temperature_inc;
         fp.greedy.best_of = 1;
+        fp.beam_search.beam_size = p.beam_size.max(1);
         fp.language = p.language.as_ref().map_or(std::ptr::null(), |l| l.as_ptr());
         fp.detect_language = false;
         if !p.prompt_tokens.is_empty() {

@@ -66,6 +66,9 @@ pub struct DecodeOptions {
     pub window: Window,
     /// Temperature step for whisper's fallback re-decodes (0 = none: one greedy pass).
     pub temperature_inc: f32,
+    /// Beam search with this many beams; 0 or 1 decodes greedily (calls: 3–5x faster, for
+    /// little gain on short turns). Files transcribed offline may afford it.
+    pub beam_size: u32,
     /// Set to `true` from another thread to cancel (e.g. the caller hung up).
     pub abort: Option<Arc<AtomicBool>>,
 }
@@ -79,6 +82,7 @@ impl Default for DecodeOptions {
             grammar_penalty: 100.0,
             window: Window::default(),
             temperature_inc: 0.0,
+            beam_size: 0,
             abort: None,
         }
     }
