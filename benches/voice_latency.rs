@@ -78,6 +78,13 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
+    // `--threads N`: whisper threads per decode (kefu.toml `threads_per_worker`).
+    let threads: usize = args
+        .iter()
+        .position(|a| a == "--threads")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     for tool in ["sipp", "flite", "sox"] {
         if std::process::Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
@@ -89,7 +96,12 @@ fn main() {
         }
     }
     let model = speech_model();
-    let config = edited_config(|text| text.to_owned());
+    let config = edited_config(|text| {
+        text.replace(
+            "threads_per_worker = 1",
+            &format!("threads_per_worker = {threads}"),
+        )
+    });
     std::fs::write(config.path().join("sip-config/flows/hotline.toml"), FLOW).expect("flow");
     let kefu = Kefu::start_with(&[
         "--config",
@@ -174,7 +186,7 @@ fn main() {
     };
 
     latencies.sort_by(f64::total_cmp);
-    println!("{}", load());
+    println!("{}; {threads} whisper thread(s) per decode", load());
     println!(
         "voice-to-voice on the wire, {} turns ({missed} without a reply in 10 s): p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
         latencies.len(),

@@ -71,7 +71,10 @@ pub struct EndpointConfig {
     pub max_turn_ms: u32,
     /// Audio kept before the onset. Default 200 ms, covering the detector's own lag.
     pub pre_roll_ms: u32,
-    /// Audio kept after the last speech frame. Default 200 ms, for trailing consonants.
+    /// Audio kept after the last speech frame, for trailing consonants; the final decode
+    /// starts once it is complete. Default 120 ms: measured on 188 Asterisk prompts through
+    /// µ-law (tiny.en q8_0), pipeline WER 9.18 % against 9.09 % with 200 ms (one word in
+    /// 1166), and the decode starts 80 ms sooner.
     pub post_roll_ms: u32,
 }
 
@@ -84,7 +87,7 @@ impl Default for EndpointConfig {
             no_input_ms: 5_000,
             max_turn_ms: 28_000,
             pre_roll_ms: 200,
-            post_roll_ms: 200,
+            post_roll_ms: 120,
         }
     }
 }
@@ -407,6 +410,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The tests' settings: the defaults with a 200 ms post-roll, whose round instants read
+    /// easily.
+    fn config() -> EndpointConfig {
+        EndpointConfig {
+            post_roll_ms: 200,
+            ..EndpointConfig::default()
+        }
+    }
+
     /// A call in virtual time: frame `i` covers `i × 20 ms .. (i + 1) × 20 ms` after `t0` and
     /// holds the value `i` in every sample, so the turn's audio shows which frames it kept.
     struct Call {
@@ -493,7 +505,7 @@ mod tests {
 
     #[test]
     fn two_seconds_of_speech_make_one_turn_with_exact_times() {
-        let mut call = Call::new(EndpointConfig::default());
+        let mut call = Call::new(config());
         call.endpointer.start(call.t0);
         call.feed(500, false);
         call.feed(2_500, true);
@@ -522,7 +534,7 @@ mod tests {
     fn clicks_shorter_than_min_speech_open_no_turn() {
         let config = EndpointConfig {
             no_input_ms: 0,
-            ..EndpointConfig::default()
+            ..config()
         };
         let mut call = Call::new(config);
         call.feed(1_000, false);
@@ -548,7 +560,7 @@ mod tests {
     fn a_pause_shorter_than_the_silence_keeps_the_turn() {
         let mut call = Call::new(EndpointConfig {
             partial_every_ms: 0,
-            ..EndpointConfig::default()
+            ..config()
         });
         call.feed(500, false);
         call.feed(1_500, true);
@@ -573,7 +585,7 @@ mod tests {
         // A pause of exactly the silence ends it.
         let mut call = Call::new(EndpointConfig {
             partial_every_ms: 0,
-            ..EndpointConfig::default()
+            ..config()
         });
         call.feed(500, false);
         call.feed(1_500, true);
@@ -595,7 +607,7 @@ mod tests {
 
     #[test]
     fn no_input_fires_once_at_exactly_no_input_ms() {
-        let mut call = Call::new(EndpointConfig::default());
+        let mut call = Call::new(config());
         call.feed(1_000, false);
         call.endpointer.start(call.at(1_000));
         call.feed(20_000, false);
@@ -604,7 +616,7 @@ mod tests {
 
     #[test]
     fn no_input_waits_for_a_click_in_progress_to_be_rejected() {
-        let mut call = Call::new(EndpointConfig::default());
+        let mut call = Call::new(config());
         call.endpointer.start(call.t0);
         call.feed(4_960, false);
         call.feed(5_040, true); // 80 ms across the deadline
@@ -614,7 +626,7 @@ mod tests {
 
     #[test]
     fn a_turn_before_the_deadline_cancels_no_input() {
-        let mut call = Call::new(EndpointConfig::default());
+        let mut call = Call::new(config());
         call.endpointer.start(call.t0);
         call.feed(4_000, false);
         call.feed(4_200, true);
@@ -638,7 +650,7 @@ mod tests {
         let mut call = Call::new(EndpointConfig {
             partial_every_ms: 0,
             max_turn_ms: 15_000,
-            ..EndpointConfig::default()
+            ..config()
         });
         call.feed(500, false);
         call.feed(16_000, true);
@@ -659,7 +671,7 @@ mod tests {
 
     #[test]
     fn shortened_silence_after_a_partial_ends_the_turn_sooner() {
-        let mut call = Call::new(EndpointConfig::default());
+        let mut call = Call::new(config());
         call.feed(500, false);
         call.feed(2_300, true);
         call.feed(2_500, false);
@@ -690,7 +702,7 @@ mod tests {
     fn set_silence_applies_to_the_open_turn_and_after() {
         let mut call = Call::new(EndpointConfig {
             partial_every_ms: 0,
-            ..EndpointConfig::default()
+            ..config()
         });
         call.feed(1_000, true);
         call.endpointer.set_silence_ms(800);
@@ -712,7 +724,7 @@ mod tests {
 
     #[test]
     fn speech_duration_counts_from_onset_to_the_last_speech() {
-        let mut call = Call::new(EndpointConfig::default());
+        let mut call = Call::new(config());
         assert_eq!(call.endpointer.speech_duration_ms(), 0);
         call.feed(500, false);
         call.feed(560, true);
@@ -733,7 +745,7 @@ mod tests {
         let mut call = Call::new(EndpointConfig {
             min_speech_ms: 300,
             partial_every_ms: 100,
-            ..EndpointConfig::default()
+            ..config()
         });
         call.feed(700, true);
         assert_eq!(
@@ -752,7 +764,7 @@ mod tests {
     fn a_stall_between_frames_fires_one_partial_and_keeps_the_grid() {
         let mut call = Call::new(EndpointConfig {
             partial_every_ms: 100,
-            ..EndpointConfig::default()
+            ..config()
         });
         call.feed(200, true);
         assert_eq!(
@@ -775,7 +787,7 @@ mod tests {
 
     #[test]
     fn turn_audio_grows_during_the_turn() {
-        let mut call = Call::new(EndpointConfig::default());
+        let mut call = Call::new(config());
         call.feed(100, false);
         call.feed(220, true);
         // 100 ms of history (all there is) and 120 ms of speech.
@@ -789,7 +801,7 @@ mod tests {
 
     #[test]
     fn invalid_configs_are_refused() {
-        let base = EndpointConfig::default();
+        let base = config();
         let cases = [
             (
                 EndpointConfig {
@@ -837,7 +849,7 @@ mod tests {
         samples.extend_from_slice(&speech);
         samples.extend(std::iter::repeat_n(0, 100 * FRAME_SAMPLES));
         let mut vad = VoiceDetector::new(VadConfig::default()).expect("defaults are valid");
-        let mut call = Call::new(EndpointConfig::default());
+        let mut call = Call::new(config());
         let t0 = call.t0;
         let mut events = Vec::new();
         for (i, frame) in frames(&samples).iter().enumerate() {
@@ -879,7 +891,7 @@ mod tests {
         /// audio reported then, and nothing panics.
         #[test]
         fn events_are_well_formed(decisions in proptest::collection::vec(any::<bool>(), 0..2_000)) {
-            let config = EndpointConfig { max_turn_ms: 3_000, ..EndpointConfig::default() };
+            let config = EndpointConfig { max_turn_ms: 3_000, ..config() };
             let mut endpointer = Endpointer::new(config).expect("valid");
             let t0 = Instant::now();
             endpointer.start(t0);

@@ -1,7 +1,9 @@
 //! Word error rate, with the normalisation `kefu eval asr` documents.
 //!
 //! Both the reference and the hypothesis are normalised the same way before words are aligned:
-//! 1. lower case; `-` and `/` become spaces; `%` becomes ` percent`; `&` becomes ` and `;
+//! 1. lower case; `-` and `/` become spaces; `%` becomes ` percent`; `&` becomes ` and `; an
+//!    address is read as it is said: `@` is ` at `, a dot between words is ` dot `
+//!    ("help@example.com" is `help at example dot com`);
 //! 2. punctuation is removed (an apostrophe inside a word stays: "don't");
 //! 3. number words become numerals and runs are joined the way people write them: "twenty
 //!    one" and "21" are one word `21`; "one zero zero two three", "1 0 0 2 3" and "10023" are
@@ -10,7 +12,9 @@
 //! 4. an ordinal counts as its number: "21st", "twenty first" and "21" are all `21` (a spoken
 //!    date may come back either way);
 //! 5. a time's "am"/"pm" is a word of its own: "2:15 PM", "2.15pm" and "2 15 p.m." are all
-//!    `215 pm`.
+//!    `215 pm`;
+//! 6. British spellings common in shop talk count as American ("cancelled" is `canceled`,
+//!    "colour" is `color`), as whisper's own normaliser does: the recogniser writes either.
 //!
 //! WER = (substitutions + deletions + insertions) / reference words, by a Levenshtein
 //! alignment over words.
@@ -88,7 +92,9 @@ pub fn normalise(text: &str) -> Vec<String> {
         .to_lowercase()
         .replace(['-', '/'], " ")
         .replace('%', " percent")
-        .replace('&', " and ");
+        .replace('&', " and ")
+        .replace('@', " at ");
+    let text = spoken_dots(&text);
     let words: Vec<String> = text
         .split_whitespace()
         .map(|w| {
@@ -101,8 +107,59 @@ pub fn normalise(text: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .flat_map(split_meridiem)
         .map(|w| cardinal(&w).unwrap_or(w))
+        .map(american)
         .collect();
     join_numbers(words)
+}
+
+/// "example.com" → "example dot com": a dot with two letters on each side is said. "p.m.",
+/// "e.g." and "$4.50" keep theirs (removed later with the other punctuation).
+fn spoken_dots(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let letters = |range: &[char]| range.len() == 2 && range.iter().all(|c| c.is_alphabetic());
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let said = c == '.'
+            && i >= 2
+            && letters(&chars[i - 2..i])
+            && letters(&chars[i + 1..(i + 3).min(chars.len())]);
+        if said {
+            out.push_str(" dot ");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// British spellings and their American forms.
+const SPELLINGS: &[(&str, &str)] = &[
+    ("aluminium", "aluminum"),
+    ("apologise", "apologize"),
+    ("cancelled", "canceled"),
+    ("cancelling", "canceling"),
+    ("catalogue", "catalog"),
+    ("centre", "center"),
+    ("cheque", "check"),
+    ("colour", "color"),
+    ("colours", "colors"),
+    ("favourite", "favorite"),
+    ("grey", "gray"),
+    ("jewellery", "jewelry"),
+    ("labelled", "labeled"),
+    ("licence", "license"),
+    ("litre", "liter"),
+    ("metre", "meter"),
+    ("organise", "organize"),
+    ("realise", "realize"),
+    ("travelled", "traveled"),
+];
+
+fn american(word: String) -> String {
+    match SPELLINGS.iter().find(|(british, _)| *british == word) {
+        Some((_, us)) => (*us).to_owned(),
+        None => word,
+    }
 }
 
 /// "215pm" → "215", "pm"; any other word stays whole.
@@ -301,6 +358,25 @@ mod tests {
         }
         assert_eq!(normalise("I am at 10am"), ["i", "am", "at", "10", "am"]);
         assert_eq!(normalise("spam"), ["spam"]);
+    }
+
+    #[test]
+    fn addresses_are_read_as_said() {
+        let said = ["reach", "us", "at", "help", "at", "example", "dot", "com"];
+        assert_eq!(normalise("Reach us at help@example.com."), said);
+        assert_eq!(normalise("reach us at help at example.com"), said);
+        assert_eq!(
+            normalise("at 2 p.m. e.g. $4.50"),
+            ["at", "2", "pm", "eg", "450"]
+        );
+    }
+
+    #[test]
+    fn british_spellings_count_as_american() {
+        assert_eq!(
+            normalise("Your order was cancelled; the grey colour."),
+            ["your", "order", "was", "canceled", "the", "gray", "color"]
+        );
     }
 
     #[test]

@@ -415,10 +415,12 @@ pub fn payload_rms(payload: &[u8]) -> f64 {
 /// A received µ-law packet louder than this carries speech, not silence or comfort noise.
 pub const SPEECH_RMS: f64 = 300.0;
 
-/// The voiced part of µ-law speech, whole 20 ms packets: a caller's words with no lead-in.
+/// The sounding part of µ-law speech, whole 20 ms packets: a caller's words with no lead-in or
+/// trailing silence. The threshold sits just above flite's noise floor (RMS 10-25), so a
+/// final plosive's burst after its closure ("stock": RMS 76-245) stays.
 pub fn trim_ulaw(ulaw: &[u8]) -> Vec<u8> {
     let chunks: Vec<&[u8]> = ulaw.chunks(160).collect();
-    let voiced = |c: &&[u8]| payload_rms(c) > SPEECH_RMS;
+    let voiced = |c: &&[u8]| payload_rms(c) > 40.0;
     let first = chunks.iter().position(voiced).unwrap_or(0);
     let last = chunks.iter().rposition(voiced).unwrap_or(0);
     chunks[first..=last.max(first)].concat()
