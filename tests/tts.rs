@@ -211,9 +211,17 @@ fn a_caller_talking_over_a_long_prompt_silences_it() {
         .expect("voiced packets");
     let stop_after = last_before_stop.saturating_sub(ms(spoke_at));
     println!("kefu's voice stopped {stop_after} ms after the caller began talking over it");
-    // 300 ms of speech decides; the detector and the jitter buffer add a few frames.
+    // It was talking when the caller began; 300 ms of their speech decides, and the detector
+    // and the jitter buffer add a few frames. (The last voiced packet may come a little before
+    // the decision: a prompt has quiet moments between words.)
     assert!(
-        (250..=600).contains(&stop_after),
+        voiced
+            .iter()
+            .any(|&t| t + 500 >= ms(spoke_at) && t <= ms(spoke_at)),
+        "kefu was silent before the caller spoke (voiced at {voiced:?})"
+    );
+    assert!(
+        stop_after <= 600,
         "kefu's voice stopped {stop_after} ms after the caller began (voiced at {voiced:?})"
     );
 
@@ -230,6 +238,10 @@ fn a_caller_talking_over_a_long_prompt_silences_it() {
     let notice = spoke.first().expect("the notice is on the record");
     assert_eq!(notice["ended"], "interrupted", "{notice}");
     let played = notice["played_ms"].as_u64().expect("played_ms") as u128;
+    println!(
+        "the record: the notice played {played} ms; the caller began {} ms in",
+        ms(spoke_at)
+    );
     assert!(
         played + 100 >= ms(spoke_at) && played <= ms(spoke_at) + 700,
         "the record says it stopped at {played} ms; the caller spoke at {} ms",
