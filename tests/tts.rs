@@ -167,9 +167,47 @@ fn start_with_flow(flow: &str) -> (Kefu, tempfile::TempDir) {
     (kefu, config)
 }
 
+/// The same notice as a `say` reply, with the listening node after it.
+const SAY_THEN_LISTEN_FLOW: &str = r#"
+start = "notice"
+language = "en"
+[nodes.notice]
+kind = "say"
+text = "Thank you for calling the demo shop. Calls are recorded for training and quality. Our opening hours are nine to five, Monday to Friday. You can ask about an order, a delivery, a return or a refund. Please tell me how I can help you today."
+next = "ask"
+[nodes.ask]
+kind = "listen"
+speech = { end_silence_ms = 500 }
+var = "said"
+timeout_ms = 10000
+retries = 0
+next = "answer"
+on_failure = "answer"
+[nodes.answer]
+kind = "say"
+text = "You said: {said}"
+next = "wait"
+[nodes.wait]
+kind = "menu"
+prompt = "goodbye"
+options = { "1" = "wait" }
+timeout_ms = 60000
+"#;
+
 #[test]
 fn a_caller_talking_over_a_long_prompt_silences_it() {
-    let (kefu, _config) = start_with_flow(BARGE_FLOW);
+    caller_talks_over(BARGE_FLOW);
+}
+
+#[test]
+fn a_caller_talking_over_a_reply_silences_it_and_is_heard_by_the_next_node() {
+    caller_talks_over(SAY_THEN_LISTEN_FLOW);
+}
+
+/// Over a ~13 s notice, 3 s in, the caller says they want a person: the capture shows kefu
+/// stopping, the record says where, and the words reach the listening node.
+fn caller_talks_over(flow: &str) {
+    let (kefu, _config) = start_with_flow(flow);
     let dir = tempfile::tempdir().expect("temp dir");
     let question = trim_ulaw(&say_ulaw(dir.path(), "slt", "I want to talk to a person."));
     let mut peer = RtpPeer::bind();

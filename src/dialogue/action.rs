@@ -81,7 +81,8 @@ pub enum FlowAction {
     /// From now on recognise the caller's turns and report them (`SpeechStarted`, then `Heard`
     /// or `SpeechFailed`), also while a play runs, until `StopListening`. Never sent while
     /// listening; the flow always sends `StopListening` before it enters another node or hangs
-    /// up.
+    /// up, but for one case: an interruptible `say` listens as the node after it will and
+    /// hands its listening (and a turn the caller began over the reply) on to that node.
     Listen(ListenRequest),
     /// Stop recognising. Drop any turn in progress: no speech report for it may follow.
     StopListening,

@@ -11,6 +11,16 @@ use crate::config::flow::{NodeName, SpeechInput};
 use crate::dialogue::action::{FlowAction, Heard, ListenRequest, NOTE_SPEECH_FAILED};
 use crate::dialogue::step::Cx;
 
+/// What to ask the driver to listen for, for a node's `speech` table.
+pub(crate) fn request(speech: &SpeechInput) -> ListenRequest {
+    ListenRequest {
+        grammar: speech.grammar.clone(),
+        hints: speech.hints.clone(),
+        end_silence: speech.end_silence,
+        denoise: speech.denoise,
+    }
+}
+
 /// One recognised turn, for the call record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeardEntry {
@@ -77,12 +87,7 @@ impl Ears {
     /// Asks the driver to listen, unless it already does or the node is done with speech.
     pub(crate) fn open(&self, cx: &mut Cx) {
         if let Some(speech) = self.speech.as_ref().filter(|_| self.active()) {
-            cx.listen(ListenRequest {
-                grammar: speech.grammar.clone(),
-                hints: speech.hints.clone(),
-                end_silence: speech.end_silence,
-                denoise: speech.denoise,
-            });
+            cx.listen(request(speech));
         }
     }
 

@@ -172,9 +172,12 @@ impl FlowRun {
                 self.end(EndCause::BROKEN);
                 return;
             };
-            let mut step = step_for(&config.kind);
-            // The node being left may have listened; the next one asks again if it listens.
-            self.cx.stop_listening();
+            let mut step = step_for(&config.kind, &self.flow);
+            // The node being left may have listened; the next one asks again if it listens
+            // (unless the last one handed its listening over to it).
+            if !self.cx.take_hand_over() {
+                self.cx.stop_listening();
+            }
             self.path.push(node.clone());
             self.cx.clear_timer();
             self.cx.set_node(node.clone());
@@ -518,6 +521,7 @@ next = "ask"
                             prop_assert!(listening, "stop listening without a listen");
                             listening = false;
                         }
+                        // (A `say` node may hand its listening to the next; the hotline has none.)
                         FlowAction::NodeEntered { .. } => {
                             prop_assert!(!listening, "a node entered while the last one listens");
                         }

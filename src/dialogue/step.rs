@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::config::flow::{NodeKind, NodeName, PromptItem, PromptRef};
+use crate::config::flow::{Flow, NodeKind, NodeName, PromptItem, PromptRef};
 use crate::dialogue::action::{EndCause, FlowAction, FlowEvent, Heard, ListenRequest, Vars};
 use crate::dialogue::hearing::HeardEntry;
 use crate::dialogue::{
@@ -43,11 +43,15 @@ impl Step {
     }
 }
 
-/// The step for one visit of a node.
-pub(crate) fn step_for(kind: &NodeKind) -> Box<dyn NodeStep> {
+/// The step for one visit of a node of `flow`.
+pub(crate) fn step_for(kind: &NodeKind, flow: &Flow) -> Box<dyn NodeStep> {
     match kind {
         NodeKind::Play(node) => Box::new(PlayStep::new(node.clone())),
-        NodeKind::Say(node) => Box::new(SayStep::new(node.clone())),
+        NodeKind::Say(node) => {
+            // A reply listens as the node after it will, so a caller may answer over it.
+            let next = flow.node(&node.next).and_then(|n| n.kind.speech());
+            Box::new(SayStep::new(node.clone(), next.cloned()))
+        }
         NodeKind::Menu(node) => Box::new(MenuStep::new(node.clone())),
         NodeKind::Collect(node) => Box::new(CollectStep::new(node.clone())),
         NodeKind::Listen(node) => Box::new(ListenStep::new(node.clone())),
@@ -71,6 +75,8 @@ pub(crate) struct Cx {
     recording: bool,
     /// A `Listen` was sent and no `StopListening` since.
     listening: bool,
+    /// Listening goes on into the next node (see [`Cx::hand_over_listening`]).
+    hand_over: bool,
     /// The current node, for the record of what was heard.
     node: Option<NodeName>,
     heard: Vec<HeardEntry>,
@@ -171,6 +177,17 @@ impl Cx {
             self.listening = false;
             self.push(FlowAction::StopListening);
         }
+    }
+
+    /// Keeps listening into the next node, which listens for the same (a `say` node and the
+    /// node after it): a turn the caller began over the reply is that node's.
+    pub(crate) fn hand_over_listening(&mut self) {
+        self.hand_over = self.listening;
+    }
+
+    /// Whether the node being left handed its listening over (once).
+    pub(crate) fn take_hand_over(&mut self) -> bool {
+        std::mem::take(&mut self.hand_over)
     }
 
     pub(crate) fn is_listening(&self) -> bool {
