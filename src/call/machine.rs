@@ -203,6 +203,7 @@ pub struct Call {
     last_turn: TurnId,
     pending_turn: Option<PendingTurn>,
     early: Option<EarlyDecode>,
+    /// Silence that ends a turn heard as a whole answer (`CallSettings::complete_silence`).
     complete_silence: Duration,
     /// What the flow is saying now (a prompt list or a synthesised reply), for the timeline.
     utterance: Option<Utterance>,
