@@ -17,8 +17,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{
-    Kefu, RtpPeer, SPEECH_RMS, background_call, edited_config, payload_rms, say_ulaw, speech_model,
-    trim_ulaw,
+    Kefu, RtpPeer, SPEECH_RMS, background_call, payload_rms, say_ulaw, start_with_flow, trim_ulaw,
 };
 
 const SILENCE: [u8; 160] = [0xff; 160];
@@ -95,24 +94,12 @@ fn main() {
             return;
         }
     }
-    let model = speech_model();
-    let config = edited_config(|text| {
+    let (kefu, _config) = start_with_flow(FLOW, |text| {
         text.replace(
             "threads_per_worker = 1",
             &format!("threads_per_worker = {threads}"),
         )
     });
-    std::fs::write(config.path().join("sip-config/flows/hotline.toml"), FLOW).expect("flow");
-    let kefu = Kefu::start_with(&[
-        "--config",
-        &config
-            .path()
-            .join("sip-config/kefu.toml")
-            .display()
-            .to_string(),
-        "--model",
-        &model.display().to_string(),
-    ]);
     let dir = tempfile::tempdir().expect("temp dir");
     let questions: Vec<Vec<u8>> = QUESTIONS
         .iter()

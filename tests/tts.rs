@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::{
-    Kefu, RtpPeer, SPEECH_RMS, background_call, edited_config, newest_call, payload_rms, say_ulaw,
-    speech_model, trim_ulaw,
+    RtpPeer, SPEECH_RMS, background_call, newest_call, payload_rms, say_ulaw, speech_model,
+    start_with_flow, trim_ulaw,
 };
 
 const SILENCE: [u8; 160] = [0xff; 160];
@@ -58,7 +58,7 @@ fn write_ulaw_wav(path: &Path, ulaw: &[u8]) {
 
 #[test]
 fn a_say_node_speaks_to_the_caller() {
-    let (kefu, _config) = start_with_flow(FLOW);
+    let (kefu, _config) = start_with_flow(FLOW, str::to_owned);
     let model = speech_model();
     let mut peer = RtpPeer::bind();
     let sipp = background_call(&kefu, peer.port(), 9_000);
@@ -126,13 +126,11 @@ fn a_say_node_speaks_to_the_caller() {
     );
 }
 
-/// A listen node whose prompt is a long text notice (rendered at start), then a reply.
-const BARGE_FLOW: &str = r#"
-start = "ask"
-language = "en"
-[nodes.ask]
-kind = "listen"
-prompt = { text = "Thank you for calling the demo shop. Calls are recorded for training and quality. Our opening hours are nine to five, Monday to Friday. You can ask about an order, a delivery, a return or a refund. Please tell me how I can help you today." }
+/// A notice of about 13 s that a caller talks over.
+const NOTICE: &str = "Thank you for calling the demo shop. Calls are recorded for training and quality. Our opening hours are nine to five, Monday to Friday. You can ask about an order, a delivery, a return or a refund. Please tell me how I can help you today.";
+
+/// What follows the notice in both flows: what was heard, read back.
+const AFTER_NOTICE: &str = r#"
 speech = { end_silence_ms = 500 }
 var = "said"
 timeout_ms = 10000
@@ -150,64 +148,34 @@ options = { "1" = "wait" }
 timeout_ms = 60000
 "#;
 
-fn start_with_flow(flow: &str) -> (Kefu, tempfile::TempDir) {
-    let model = speech_model();
-    let config = edited_config(|text| text.to_owned());
-    std::fs::write(config.path().join("sip-config/flows/hotline.toml"), flow).expect("flow");
-    let kefu = Kefu::start_with(&[
-        "--config",
-        &config
-            .path()
-            .join("sip-config/kefu.toml")
-            .display()
-            .to_string(),
-        "--model",
-        &model.display().to_string(),
-    ]);
-    (kefu, config)
+/// A listen node whose prompt is the notice as text (rendered at start), then a reply.
+fn notice_as_prompt() -> String {
+    format!(
+        "start = \"ask\"\nlanguage = \"en\"\n[nodes.ask]\nkind = \"listen\"\nprompt = {{ text = \"{NOTICE}\" }}{AFTER_NOTICE}"
+    )
 }
 
-/// The same notice as a `say` reply, with the listening node after it.
-const SAY_THEN_LISTEN_FLOW: &str = r#"
-start = "notice"
-language = "en"
-[nodes.notice]
-kind = "say"
-text = "Thank you for calling the demo shop. Calls are recorded for training and quality. Our opening hours are nine to five, Monday to Friday. You can ask about an order, a delivery, a return or a refund. Please tell me how I can help you today."
-next = "ask"
-[nodes.ask]
-kind = "listen"
-speech = { end_silence_ms = 500 }
-var = "said"
-timeout_ms = 10000
-retries = 0
-next = "answer"
-on_failure = "answer"
-[nodes.answer]
-kind = "say"
-text = "You said: {said}"
-next = "wait"
-[nodes.wait]
-kind = "menu"
-prompt = "goodbye"
-options = { "1" = "wait" }
-timeout_ms = 60000
-"#;
+/// The notice as a `say` reply, with the listening node after it.
+fn notice_as_reply() -> String {
+    format!(
+        "start = \"notice\"\nlanguage = \"en\"\n[nodes.notice]\nkind = \"say\"\ntext = \"{NOTICE}\"\nnext = \"ask\"\n[nodes.ask]\nkind = \"listen\"{AFTER_NOTICE}"
+    )
+}
 
 #[test]
 fn a_caller_talking_over_a_long_prompt_silences_it() {
-    caller_talks_over(BARGE_FLOW);
+    caller_talks_over(&notice_as_prompt());
 }
 
 #[test]
 fn a_caller_talking_over_a_reply_silences_it_and_is_heard_by_the_next_node() {
-    caller_talks_over(SAY_THEN_LISTEN_FLOW);
+    caller_talks_over(&notice_as_reply());
 }
 
 /// Over a ~13 s notice, 3 s in, the caller says they want a person: the capture shows kefu
 /// stopping, the record says where, and the words reach the listening node.
 fn caller_talks_over(flow: &str) {
-    let (kefu, _config) = start_with_flow(flow);
+    let (kefu, _config) = start_with_flow(flow, str::to_owned);
     let dir = tempfile::tempdir().expect("temp dir");
     let question = trim_ulaw(&say_ulaw(dir.path(), "slt", "I want to talk to a person."));
     let mut peer = RtpPeer::bind();

@@ -303,6 +303,25 @@ pub fn edited_config(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
 }
 
 /// The newest call's record once it has ended (`kefu calls list` then `show`).
+/// kefu with the repository's configuration (edited by `edit`), `flow` as the hotline flow and
+/// the test speech model. Keep the folder alive as long as kefu runs.
+pub fn start_with_flow(flow: &str, edit: impl Fn(&str) -> String) -> (Kefu, tempfile::TempDir) {
+    let model = speech_model();
+    let config = edited_config(edit);
+    std::fs::write(config.path().join("sip-config/flows/hotline.toml"), flow).expect("flow");
+    let kefu = Kefu::start_with(&[
+        "--config",
+        &config
+            .path()
+            .join("sip-config/kefu.toml")
+            .display()
+            .to_string(),
+        "--model",
+        &model.display().to_string(),
+    ]);
+    (kefu, config)
+}
+
 pub fn newest_call(kefu: &Kefu) -> serde_json::Value {
     let list = kefu.cli(&["calls", "list", "--json"]);
     assert!(
