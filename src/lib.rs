@@ -43,6 +43,7 @@ pub mod dialogue;
 pub mod media;
 pub mod rtp;
 pub mod runtime;
+pub mod shop;
 pub mod sip;
 pub mod speech;
 pub mod store;

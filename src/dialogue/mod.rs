@@ -39,6 +39,7 @@
 
 pub mod action;
 pub mod run;
+pub mod understand;
 
 mod branch;
 mod collect;

@@ -249,7 +249,7 @@ mod tests {
                 err,
                 StoreError::SchemaOutdated {
                     found: 0,
-                    needed: 1,
+                    needed: 2,
                     ..
                 }
             ),

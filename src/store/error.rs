@@ -60,6 +60,13 @@ pub enum StoreError {
         column: &'static str,
         value: String,
     },
+    /// A stored shop value does not parse (edited outside kefu).
+    #[error("shop record {key}: stored {column} {value:?} is invalid")]
+    ShopCorrupt {
+        column: &'static str,
+        key: String,
+        value: String,
+    },
 }
 
 impl StoreError {

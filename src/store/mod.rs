@@ -19,6 +19,8 @@ pub mod error;
 #[cfg(test)]
 mod fixtures;
 pub mod record;
+pub mod shop_reads;
+pub mod shop_writes;
 pub mod timestamp;
 
 pub use call_reads::{EndCauseCount, ListFilter};
