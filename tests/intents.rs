@@ -23,7 +23,10 @@ fn held_out_paraphrases_are_understood() {
     let (mut total, mut right, mut overlap) = (0, 0, 0);
     let mut by_lang: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
     let mut confusions: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for line in heldout.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in heldout
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let mut f = line.split('\t');
         let (want, lang, said) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
         // A held-out line that is also a training example would measure memory, not
@@ -34,7 +37,9 @@ fn held_out_paraphrases_are_understood() {
         }
         let got = classifier.classify(said)[0].intent;
         total += 1;
-        let entry = by_lang.entry(if lang == "zh" { "zh" } else { "en" }).or_default();
+        let entry = by_lang
+            .entry(if lang == "zh" { "zh" } else { "en" })
+            .or_default();
         entry.0 += 1;
         if got.name() == want {
             right += 1;
@@ -47,9 +52,14 @@ fn held_out_paraphrases_are_understood() {
         }
     }
     let accuracy = f64::from(right) / f64::from(total) * 100.0;
-    println!("held-out intent accuracy: {right}/{total} = {accuracy:.1} % ({overlap} lines skipped as also in training)");
+    println!(
+        "held-out intent accuracy: {right}/{total} = {accuracy:.1} % ({overlap} lines skipped as also in training)"
+    );
     for (lang, (n, ok)) in &by_lang {
-        println!("  {lang}: {ok}/{n} = {:.1} %", f64::from(*ok) / f64::from(*n) * 100.0);
+        println!(
+            "  {lang}: {ok}/{n} = {:.1} %",
+            f64::from(*ok) / f64::from(*n) * 100.0
+        );
     }
     for ((want, got), said) in &confusions {
         println!("  {want} -> {got}: {}", said.join(" | "));

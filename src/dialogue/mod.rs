@@ -38,6 +38,7 @@
 //!    so nothing else changes.
 
 pub mod action;
+pub mod assistant;
 pub mod run;
 pub mod understand;
 

@@ -15,15 +15,39 @@ use super::import::{Format, Kind, parse};
 pub const ANCHOR: Date = jiff::civil::date(2026, 11, 20);
 
 const FILES: [(Kind, &str); 9] = [
-    (Kind::Customers, include_str!("../../sip-config/shop/customers.json")),
-    (Kind::Products, include_str!("../../sip-config/shop/products.json")),
-    (Kind::Orders, include_str!("../../sip-config/shop/orders.json")),
-    (Kind::Shipments, include_str!("../../sip-config/shop/shipments.json")),
-    (Kind::Returns, include_str!("../../sip-config/shop/returns.json")),
-    (Kind::Policy, include_str!("../../sip-config/shop/policy.json")),
+    (
+        Kind::Customers,
+        include_str!("../../sip-config/shop/customers.json"),
+    ),
+    (
+        Kind::Products,
+        include_str!("../../sip-config/shop/products.json"),
+    ),
+    (
+        Kind::Orders,
+        include_str!("../../sip-config/shop/orders.json"),
+    ),
+    (
+        Kind::Shipments,
+        include_str!("../../sip-config/shop/shipments.json"),
+    ),
+    (
+        Kind::Returns,
+        include_str!("../../sip-config/shop/returns.json"),
+    ),
+    (
+        Kind::Policy,
+        include_str!("../../sip-config/shop/policy.json"),
+    ),
     (Kind::Faq, include_str!("../../sip-config/shop/faq.json")),
-    (Kind::Promotions, include_str!("../../sip-config/shop/promotions.json")),
-    (Kind::Collectibles, include_str!("../../sip-config/shop/collectibles.json")),
+    (
+        Kind::Promotions,
+        include_str!("../../sip-config/shop/promotions.json"),
+    ),
+    (
+        Kind::Collectibles,
+        include_str!("../../sip-config/shop/collectibles.json"),
+    ),
 ];
 
 /// The demo shop with its dates moved so that [`ANCHOR`] falls on `today`.
@@ -104,7 +128,12 @@ mod tests {
         for (kind, text) in FILES {
             let mut parsed = parse(kind, Format::Json, text);
             check_references(&mut parsed, &shop);
-            assert!(parsed.errors.is_empty(), "{}: {:?}", kind.name(), parsed.errors);
+            assert!(
+                parsed.errors.is_empty(),
+                "{}: {:?}",
+                kind.name(),
+                parsed.errors
+            );
         }
         let data = shop.data();
         assert!(data.customers.len() >= 24);

@@ -230,13 +230,16 @@ fn unknown_field(kind: Kind, value: &Value) -> Option<String> {
         return Some("expected an object with the record's fields".into());
     };
     let fields = kind.fields();
-    object.keys().find(|k| !fields.contains(&k.as_str())).map(|k| {
-        format!(
-            "unknown field `{k}` for {} (fields: {})",
-            kind.name(),
-            fields.join(", ")
-        )
-    })
+    object
+        .keys()
+        .find(|k| !fields.contains(&k.as_str()))
+        .map(|k| {
+            format!(
+                "unknown field `{k}` for {} (fields: {})",
+                kind.name(),
+                fields.join(", ")
+            )
+        })
 }
 
 /// Adds one record to `data` after its own checks; returns its key (for duplicates).
@@ -250,7 +253,10 @@ fn push(kind: Kind, value: Value, data: &mut ShopData) -> Result<String, String>
                 return Err(format!("phone \"{}\" has fewer than 7 digits", c.phone));
             }
             data.customers.push(c);
-            Ok(format!("customer {}", data.customers.last().map_or("", |c| &c.id)))
+            Ok(format!(
+                "customer {}",
+                data.customers.last().map_or("", |c| &c.id)
+            ))
         }
         Kind::Products => {
             let p: super::Product = record(value)?;
@@ -373,8 +379,10 @@ fn nonempty(field: &str, value: &str) -> Result<(), String> {
 /// `parsed.errors`.
 pub fn check_references(parsed: &mut Parsed, shop: &Shop) {
     let data = &parsed.data;
-    let customer = |id: &str| shop.customer(id).is_some() || data.customers.iter().any(|c| c.id == id);
-    let product = |sku: &str| shop.product(sku).is_some() || data.products.iter().any(|p| p.sku == sku);
+    let customer =
+        |id: &str| shop.customer(id).is_some() || data.customers.iter().any(|c| c.id == id);
+    let product =
+        |sku: &str| shop.product(sku).is_some() || data.products.iter().any(|p| p.sku == sku);
     let order = |n: &str| shop.order(n).is_some() || data.orders.iter().any(|o| o.number == n);
     let problems: Vec<Option<String>> = match parsed.kind {
         Kind::Orders => data
@@ -406,7 +414,10 @@ pub fn check_references(parsed: &mut Parsed, shop: &Shop) {
             .map(|c| {
                 std::iter::once(c.owner_customer_id.as_str())
                     .chain(c.transfers.iter().flat_map(|t| {
-                        t.from_customer_id.as_deref().into_iter().chain([t.to_customer_id.as_str()])
+                        t.from_customer_id
+                            .as_deref()
+                            .into_iter()
+                            .chain([t.to_customer_id.as_str()])
                     }))
                     .find(|id| !customer(id))
                     .map(|id| format!("unknown customer {id}"))
@@ -426,9 +437,18 @@ pub fn check_references(parsed: &mut Parsed, shop: &Shop) {
         }
     }
     let mut retain = |keep_next: &mut dyn Iterator<Item = bool>| match parsed.kind {
-        Kind::Orders => parsed.data.orders.retain(|_| keep_next.next().unwrap_or(true)),
-        Kind::Shipments => parsed.data.shipments.retain(|_| keep_next.next().unwrap_or(true)),
-        Kind::Returns => parsed.data.returns.retain(|_| keep_next.next().unwrap_or(true)),
+        Kind::Orders => parsed
+            .data
+            .orders
+            .retain(|_| keep_next.next().unwrap_or(true)),
+        Kind::Shipments => parsed
+            .data
+            .shipments
+            .retain(|_| keep_next.next().unwrap_or(true)),
+        Kind::Returns => parsed
+            .data
+            .returns
+            .retain(|_| keep_next.next().unwrap_or(true)),
         Kind::Collectibles => parsed
             .data
             .collectibles
@@ -646,7 +666,10 @@ mod tests {
         assert_eq!(Kind::of_file(Path::new("x/orders.csv")), Some(Kind::Orders));
         assert_eq!(Kind::of_file(Path::new("faq-2026.json")), Some(Kind::Faq));
         assert_eq!(Kind::of_file(Path::new("stuff.csv")), None);
-        assert_eq!(Format::of_file(Path::new("a.JSONL")), Some(Format::JsonLines));
+        assert_eq!(
+            Format::of_file(Path::new("a.JSONL")),
+            Some(Format::JsonLines)
+        );
         assert_eq!(Format::of_file(Path::new("a.txt")), None);
     }
 
@@ -674,17 +697,30 @@ mod tests {
         let parsed = parse(Kind::Faq, Format::Csv, text);
         assert_eq!(parsed.lines, [2]);
         let errors: Vec<String> = parsed.errors.iter().map(ToString::to_string).collect();
-        assert!(errors[0].starts_with("line 3: unknown variant `fr`"), "{errors:?}");
-        assert!(errors[1].starts_with("line 4: missing field `questions`"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("line 3: unknown variant `fr`"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("line 4: missing field `questions`"),
+            "{errors:?}"
+        );
         assert_eq!(errors[2], "line 5: duplicate faq faq-1 (first on line 2)");
-        assert!(errors[3].starts_with("line 6: unreadable CSV row"), "{errors:?}");
+        assert!(
+            errors[3].starts_with("line 6: unreadable CSV row"),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn an_unknown_column_is_named() {
         let parsed = parse(Kind::Customers, Format::Csv, "id,name,colour\nC1,A,red\n");
         assert_eq!(parsed.errors.len(), 1);
-        assert!(parsed.errors[0].reason.starts_with("unknown column `colour`"));
+        assert!(
+            parsed.errors[0]
+                .reason
+                .starts_with("unknown column `colour`")
+        );
     }
 
     #[test]

@@ -91,7 +91,9 @@ impl Shop {
     }
 
     pub fn customer(&self, id: &str) -> Option<&Customer> {
-        self.customer_by_id.get(id).map(|&i| &self.data.customers[i])
+        self.customer_by_id
+            .get(id)
+            .map(|&i| &self.data.customers[i])
     }
 
     /// The customer whose phone is `number`, however the caller's number is written
@@ -205,7 +207,9 @@ mod tests {
     #[test]
     fn the_demo_shop_is_indexed() {
         let shop = Shop::new(demo::data(demo::ANCHOR));
-        let alice = shop.customer_by_phone("sip:+15551230001@127.0.0.1").unwrap();
+        let alice = shop
+            .customer_by_phone("sip:+15551230001@127.0.0.1")
+            .unwrap();
         assert_eq!(alice.id, "C001");
         assert_eq!(shop.customer_by_phone("5551230001").unwrap().id, "C001");
         assert!(shop.customer_by_phone("12").is_none());

@@ -17,8 +17,12 @@ impl Store {
     pub async fn import_shop(&self, data: &ShopData) -> Result<usize, StoreError> {
         let op = "import_shop";
         let mut tx = self.pool.begin().await.map_err(StoreError::query(op))?;
-        let records = write_all(&mut tx, data).await.map_err(StoreError::query(op))?;
-        bump_revision(&mut tx).await.map_err(StoreError::query(op))?;
+        let records = write_all(&mut tx, data)
+            .await
+            .map_err(StoreError::query(op))?;
+        bump_revision(&mut tx)
+            .await
+            .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(records)
     }
@@ -39,7 +43,9 @@ impl Store {
         write_all(&mut tx, &demo::data(today))
             .await
             .map_err(StoreError::query(op))?;
-        bump_revision(&mut tx).await.map_err(StoreError::query(op))?;
+        bump_revision(&mut tx)
+            .await
+            .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(true)
     }
@@ -55,7 +61,9 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::query(op))?;
-        bump_revision(&mut tx).await.map_err(StoreError::query(op))?;
+        bump_revision(&mut tx)
+            .await
+            .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(done.rows_affected() == 1)
     }
@@ -91,7 +99,9 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::query(op))?;
-        bump_revision(&mut tx).await.map_err(StoreError::query(op))?;
+        bump_revision(&mut tx)
+            .await
+            .map_err(StoreError::query(op))?;
         tx.commit().await.map_err(StoreError::query(op))?;
         Ok(rma)
     }

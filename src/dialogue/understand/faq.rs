@@ -98,7 +98,11 @@ impl FaqIndex {
                 continue;
             }
             let entry = self.entry_of[doc] as usize;
-            let mut score = if self.languages[entry] == lang { score } else { score * 0.8 };
+            let mut score = if self.languages[entry] == lang {
+                score
+            } else {
+                score * 0.8
+            };
             if self.is_answer[doc] {
                 score *= ANSWER_WEIGHT;
             }

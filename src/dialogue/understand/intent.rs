@@ -120,7 +120,8 @@ pub struct Classifier {
 impl Classifier {
     /// The classifier trained on the shipped examples.
     pub fn shipped() -> Classifier {
-        let examples = parse_examples(EXAMPLES).expect("the shipped intents.tsv is checked by tests");
+        let examples =
+            parse_examples(EXAMPLES).expect("the shipped intents.tsv is checked by tests");
         Classifier::train(examples.iter().map(|(i, t)| (*i, t.as_str())))
     }
 
@@ -170,10 +171,13 @@ pub fn parse_examples(text: &str) -> Result<Vec<(Intent, String)>, String> {
         let (Some(intent), Some(lang), Some(said), None) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
-            return Err(format!("line {}: expected intent<TAB>lang<TAB>utterance", n + 1));
+            return Err(format!(
+                "line {}: expected intent<TAB>lang<TAB>utterance",
+                n + 1
+            ));
         };
-        let intent =
-            Intent::parse(intent).ok_or_else(|| format!("line {}: unknown intent {intent}", n + 1))?;
+        let intent = Intent::parse(intent)
+            .ok_or_else(|| format!("line {}: unknown intent {intent}", n + 1))?;
         if lang != "en" && lang != "zh" {
             return Err(format!("line {}: language {lang} is not en or zh", n + 1));
         }

@@ -100,7 +100,9 @@ const ABUSE_EN: &[&str] = &[
 ];
 const ABUSE_ZH: &[&str] = &["妈的", "他妈", "傻逼", "滚", "混蛋", "白痴", "废物", "去死"];
 
-const NEGATION_EN: &[&str] = &["not", "no", "never", "dont", "didnt", "isnt", "wasnt", "cant"];
+const NEGATION_EN: &[&str] = &[
+    "not", "no", "never", "dont", "didnt", "isnt", "wasnt", "cant",
+];
 const NEGATION_ZH: &[char] = &['不', '没', '别'];
 const INTENSIFIER_EN: &[&str] = &["very", "really", "so", "extremely", "totally", "absolutely"];
 const INTENSIFIER_ZH: &[&str] = &["非常", "太", "特别", "真", "超级", "十分"];
@@ -112,7 +114,10 @@ pub fn score(text: &str) -> Sentiment {
     let mut abusive = false;
     // English: word by word, a negation or intensifier in the two words before flips or
     // strengthens.
-    let words: Vec<&str> = folded.split(' ').filter(|w| !w.chars().any(is_cjk)).collect();
+    let words: Vec<&str> = folded
+        .split(' ')
+        .filter(|w| !w.chars().any(is_cjk))
+        .collect();
     for (i, word) in words.iter().enumerate() {
         let stemmed = stem(word);
         if ABUSE_EN.contains(word) {

@@ -54,7 +54,11 @@ pub fn extract(text: &str, shop: &Shop) -> Slots {
         ..Slots::default()
     };
     for run in &runs {
-        if slots.asset_id.as_deref().is_some_and(|a| asset_key(a).ends_with(&run.digits)) {
+        if slots
+            .asset_id
+            .as_deref()
+            .is_some_and(|a| asset_key(a).ends_with(&run.digits))
+        {
             continue;
         }
         match run.digits.len() {
@@ -180,7 +184,11 @@ fn asset_id(folded: &str, runs: &[NumberRun], shop: &Shop) -> Option<String> {
         .collectibles()
         .iter()
         .filter_map(|c| {
-            let prefix: String = c.asset_id.chars().take_while(|ch| ch.is_ascii_alphabetic()).collect();
+            let prefix: String = c
+                .asset_id
+                .chars()
+                .take_while(|ch| ch.is_ascii_alphabetic())
+                .collect();
             (!prefix.is_empty()).then(|| prefix.to_ascii_lowercase())
         })
         .collect();
@@ -196,9 +204,15 @@ fn asset_id(folded: &str, runs: &[NumberRun], shop: &Shop) -> Option<String> {
     }
     // Written together: "art0007".
     for word in folded.split(' ') {
-        let letters: String = word.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        let letters: String = word
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
         let digits = &word[letters.len()..];
-        if prefixes.contains(&letters) && digits.len() >= 2 && digits.chars().all(|c| c.is_ascii_digit()) {
+        if prefixes.contains(&letters)
+            && digits.len() >= 2
+            && digits.chars().all(|c| c.is_ascii_digit())
+        {
             return found(&letters, digits);
         }
     }
@@ -226,7 +240,8 @@ fn product<'a>(folded: &str, products: &'a [Product]) -> Option<&'a Product> {
                         .filter(|pair| cjk.windows(2).any(|h| h == *pair))
                         .count()
                         * 2;
-                } else if word.len() >= 3 && !GENERIC.contains(&word) && heard.contains(&stem(word)) {
+                } else if word.len() >= 3 && !GENERIC.contains(&word) && heard.contains(&stem(word))
+                {
                     score += word.len();
                 }
             }
@@ -248,11 +263,54 @@ fn product<'a>(folded: &str, products: &'a [Product]) -> Option<&'a Product> {
 /// Why the caller wants to send something back, in the shop's words for it.
 fn reason(folded: &str) -> Option<&'static str> {
     const REASONS: [(&[&str], &str); 6] = [
-        (&["broken", "damaged", "cracked", "dented", "坏", "破", "裂", "损"], "damaged"),
-        (&["wrong", "not what i ordered", "different", "发错", "不对"], "wrong item"),
-        (&["doesnt work", "not working", "stopped working", "defective", "faulty", "不能用", "不工作", "故障", "质量"], "defective"),
-        (&["too small", "too big", "doesnt fit", "size", "尺寸", "太大", "太小"], "wrong size"),
-        (&["changed my mind", "dont need", "dont want", "no longer", "不想要", "不需要", "不要了"], "changed mind"),
+        (
+            &[
+                "broken", "damaged", "cracked", "dented", "坏", "破", "裂", "损",
+            ],
+            "damaged",
+        ),
+        (
+            &["wrong", "not what i ordered", "different", "发错", "不对"],
+            "wrong item",
+        ),
+        (
+            &[
+                "doesnt work",
+                "not working",
+                "stopped working",
+                "defective",
+                "faulty",
+                "不能用",
+                "不工作",
+                "故障",
+                "质量",
+            ],
+            "defective",
+        ),
+        (
+            &[
+                "too small",
+                "too big",
+                "doesnt fit",
+                "size",
+                "尺寸",
+                "太大",
+                "太小",
+            ],
+            "wrong size",
+        ),
+        (
+            &[
+                "changed my mind",
+                "dont need",
+                "dont want",
+                "no longer",
+                "不想要",
+                "不需要",
+                "不要了",
+            ],
+            "changed mind",
+        ),
         (&["late", "took too long", "太慢", "太晚"], "arrived late"),
     ];
     REASONS
@@ -290,7 +348,11 @@ mod tests {
             "订单号一零零二三",
             "我的订单10023到哪了",
         ] {
-            assert_eq!(extract(said, &shop).order_number.as_deref(), Some("10023"), "{said}");
+            assert_eq!(
+                extract(said, &shop).order_number.as_deref(),
+                Some("10023"),
+                "{said}"
+            );
         }
         assert_eq!(extract("I want one kettle", &shop).order_number, None);
     }
@@ -306,7 +368,10 @@ mod tests {
     fn products_are_found_by_their_names() {
         let shop = shop();
         let sku = |said: &str| extract(said, &shop).product;
-        assert_eq!(sku("is the blue kettle in stock").as_deref(), Some("KET-BLUE"));
+        assert_eq!(
+            sku("is the blue kettle in stock").as_deref(),
+            Some("KET-BLUE")
+        );
         assert_eq!(sku("how much is the toaster").as_deref(), Some("TOAST-2S"));
         assert_eq!(sku("电饭煲有货吗").as_deref(), Some("COOKER-3L"));
         // Both kettles fit: no guess.
@@ -317,13 +382,21 @@ mod tests {
     fn asset_ids_and_reasons() {
         let shop = shop();
         assert_eq!(
-            extract("who owns art zero zero zero seven", &shop).asset_id.as_deref(),
+            extract("who owns art zero zero zero seven", &shop)
+                .asset_id
+                .as_deref(),
             Some("ART-0007")
         );
         let slots = extract("who owns ART-0007", &shop);
         assert_eq!(slots.asset_id.as_deref(), Some("ART-0007"));
         assert_eq!(slots.order_number, None);
-        assert_eq!(extract("it arrived broken", &shop).reason.as_deref(), Some("damaged"));
-        assert_eq!(extract("杯子裂了", &shop).reason.as_deref(), Some("damaged"));
+        assert_eq!(
+            extract("it arrived broken", &shop).reason.as_deref(),
+            Some("damaged")
+        );
+        assert_eq!(
+            extract("杯子裂了", &shop).reason.as_deref(),
+            Some("damaged")
+        );
     }
 }

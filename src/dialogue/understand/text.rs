@@ -155,7 +155,10 @@ mod tests {
     fn chinese_is_segmented_and_numbers_are_one_word() {
         assert_eq!(words("我想退货"), ["我", "想", "退货"]);
         assert_eq!(words("my order 10023"), ["my", "order", "<num>"]);
-        assert_eq!(words("我的order到哪了"), ["我", "的", "order", "到", "哪", "了"]);
+        assert_eq!(
+            words("我的order到哪了"),
+            ["我", "的", "order", "到", "哪", "了"]
+        );
     }
 
     #[test]
