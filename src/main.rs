@@ -37,6 +37,22 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Talk to the shop assistant by typing, as a caller would speak.
+    Chat {
+        #[command(flatten)]
+        args: kefu::cli::chat::ChatArgs,
+        /// The data dir whose shop it answers from (default $KEFU_DATA_DIR, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// The merchant's shop: list what it knows, import records.
+    Shop {
+        #[command(subcommand)]
+        command: kefu::cli::shop::ShopCommand,
+        /// The data dir whose database holds the shop (default $KEFU_DATA_DIR, else ./data).
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+    },
     /// The voices kefu can speak with, and whether this machine has them.
     Voices {
         /// One JSON object per voice.
@@ -193,6 +209,14 @@ fn main() -> ExitCode {
                 tokio::task::spawn_blocking(move || kefu::cli::say::say(args, &dir)).await?
             }
             Command::Voices { json } => kefu::cli::say::voices(json),
+            Command::Chat {
+                args,
+                data_dir: dir,
+            } => kefu::cli::chat::run(args, &data_dir(dir)).await,
+            Command::Shop {
+                command,
+                data_dir: dir,
+            } => kefu::cli::shop::run(command, &data_dir(dir)).await,
         }
     });
     match result {

@@ -1,9 +1,11 @@
 //! Subcommands other than `serve` (which is `runtime::serve`).
 
 pub mod calls;
+pub mod chat;
 pub mod eval;
 pub mod models;
 pub mod say;
+pub mod shop;
 pub mod transcribe;
 
 /// Prints one line on stdout. A reader that went away (`kefu transcribe … | head`) ends the

@@ -12,6 +12,7 @@ pub mod prompts;
 pub mod recorder;
 pub mod registrar;
 pub mod server;
+pub mod shop;
 pub mod sip_socket;
 pub mod sip_stream;
 pub mod speaker;

@@ -75,6 +75,11 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
             "ended calls left live by a previous run (server.restart)"
         );
     }
+    // A new database gets the demo shop, so `kefu chat` and the assistant have something to
+    // answer from; the merchant's `kefu shop import` replaces or extends it.
+    if store.seed_demo_shop(jiff::Zoned::now().date()).await? {
+        tracing::info!("loaded the demo shop into the new database (kefu shop list orders)");
+    }
 
     let cancel = CancellationToken::new();
     let sip_addr = config.server.sip.listen;

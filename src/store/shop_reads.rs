@@ -12,6 +12,16 @@ use crate::shop::{
 };
 
 type Bad = (&'static str, String, String);
+type ProductRow = (String, String, String, String, String, String, String, i64);
+type ReturnRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 impl Store {
     /// The shop's revision: it moves on every import and every change the dialogue makes.
@@ -51,14 +61,13 @@ impl Store {
             });
         }
 
-        let rows: Vec<(String, String, String, String, String, String, String, i64)> =
-            sqlx::query_as(
-                "SELECT sku, name, language, description, attributes, price, currency, stock \
+        let rows: Vec<ProductRow> = sqlx::query_as(
+            "SELECT sku, name, language, description, attributes, price, currency, stock \
                  FROM products ORDER BY sku",
-            )
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(q())?;
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(q())?;
         for (sku, name, language, description, attributes, price, currency, stock) in rows {
             data.products.push(Product {
                 language: lang(&sku, &language).map_err(corrupt)?,
@@ -143,15 +152,7 @@ impl Store {
             });
         }
 
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-        )> = sqlx::query_as(
+        let rows: Vec<ReturnRow> = sqlx::query_as(
             "SELECT rma, order_number, status, reason, created_at, refund_amount, refunded_at \
              FROM returns ORDER BY created_at, rma",
         )

@@ -571,7 +571,7 @@ impl Conversation {
                 if slots.product.is_some() {
                     return self.product(k, slots);
                 }
-                if let Some(reply) = self.from_faq(k, said, ANSWER_THRESHOLD, faq) {
+                if let Some(reply) = self.answer_from_faq(k, said, ANSWER_THRESHOLD, faq) {
                     return reply;
                 }
                 self.pending = Some(Pending::Product);
@@ -629,10 +629,10 @@ impl Conversation {
                 reply
             }
             Intent::Faq => self
-                .from_faq(k, said, ANSWER_THRESHOLD, faq)
+                .answer_from_faq(k, said, ANSWER_THRESHOLD, faq)
                 .unwrap_or_else(|| self.no_answer()),
             _ => {
-                if let Some(reply) = self.from_faq(k, said, FALLBACK_THRESHOLD, faq) {
+                if let Some(reply) = self.answer_from_faq(k, said, FALLBACK_THRESHOLD, faq) {
                     return reply;
                 }
                 if self.misses >= 1 {
@@ -654,7 +654,7 @@ impl Conversation {
         }
     }
 
-    fn from_faq(
+    fn answer_from_faq(
         &mut self,
         k: &Knowledge,
         said: &str,

@@ -92,7 +92,7 @@ impl FaqIndex {
             }
         }
         let lang = language_of(text);
-        let mut best: Vec<Hit> = Vec::new();
+        let mut per_entry = vec![0.0f32; self.languages.len()];
         for (doc, &score) in scores.iter().enumerate() {
             if score <= 0.0 {
                 continue;
@@ -106,13 +106,20 @@ impl FaqIndex {
             if self.is_answer[doc] {
                 score *= ANSWER_WEIGHT;
             }
-            match best.iter_mut().find(|h| h.entry == entry) {
-                Some(hit) => hit.score = hit.score.max(score),
-                None => best.push(Hit { entry, score }),
-            }
+            per_entry[entry] = per_entry[entry].max(score);
         }
-        best.sort_by(|a, b| b.score.total_cmp(&a.score));
-        best.truncate(limit);
+        let mut best: Vec<Hit> = per_entry
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, score)| score > 0.0)
+            .map(|(entry, score)| Hit { entry, score })
+            .collect();
+        let by_score = |a: &Hit, b: &Hit| b.score.total_cmp(&a.score);
+        if limit > 0 && best.len() > limit {
+            best.select_nth_unstable_by(limit - 1, by_score);
+            best.truncate(limit);
+        }
+        best.sort_by(by_score);
         best
     }
 }

@@ -252,7 +252,7 @@ fn product<'a>(folded: &str, products: &'a [Product]) -> Option<&'a Product> {
         })
         .filter(|(s, _)| *s >= 4)
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     match scored.as_slice() {
         [(best, p), (next, _), ..] if best > next => Some(p),
         [(_, p)] => Some(p),

@@ -1,0 +1,108 @@
+//! `kefu chat [--lang en|zh] [--from PHONE] [--debug] [--json]`: talk to the shop assistant by
+//! typing, one turn per line on stdin, one reply per line on stdout.
+//!
+//! It uses the data directory's shop (the demo shop on a new one), carries out what the
+//! assistant decides (a cancelled order, a new return) in that database like a call would, and
+//! reloads the shop when another process imports into it, so FAQ changes reach the next turn.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::print_line;
+use crate::dialogue::assistant::{Conversation, Turn};
+use crate::runtime::shop::LiveShop;
+use crate::shop::Lang;
+
+#[derive(Debug, clap::Args)]
+pub struct ChatArgs {
+    /// The language the assistant starts in (it follows the caller's after).
+    #[arg(long, default_value = "en", value_parser = ["en", "zh"])]
+    pub lang: String,
+    /// The caller's phone number: a known customer is recognised by it.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// After each reply, show the intent, scores, slots, sentiment and actions.
+    #[arg(long)]
+    pub debug: bool,
+    /// One JSON object per turn: {"reply", "intent", "slots", "actions", "sentiment"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: ChatArgs, data_dir: &Path) -> anyhow::Result<()> {
+    let today = jiff::Zoned::now().date();
+    let mut shop = LiveShop::open(data_dir, today)
+        .await
+        .context("opening the shop")?;
+    let lang = Lang::parse(&args.lang).unwrap_or(Lang::En);
+    let mut conversation = Conversation::new(&shop.knowledge, lang, args.from.as_deref());
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() && !args.json {
+        eprintln!("kefu chat: type as a caller; an empty line or Ctrl-D ends the chat.");
+        eprintln!("{}", conversation.greeting(&shop.knowledge));
+    }
+    for line in stdin.lock().lines() {
+        let line = line.context("reading stdin")?;
+        let said = line.trim();
+        if said.is_empty() {
+            if stdin.is_terminal() {
+                break;
+            }
+            continue;
+        }
+        shop.refresh().await?;
+        let turn = conversation.turn(&shop.knowledge, said, today);
+        let mut reply = turn.reply.clone();
+        if !shop.apply(&turn, today).await {
+            reply = conversation.action_failed();
+        }
+        if args.json {
+            print_line(json!({
+                "reply": reply,
+                "intent": turn.intent,
+                "slots": turn.slots,
+                "actions": turn.actions,
+                "sentiment": turn.sentiment,
+                "lang": turn.lang,
+                "confidence": turn.confidence,
+            }));
+        } else {
+            print_line(&reply);
+        }
+        if args.debug {
+            debug(&turn);
+        }
+        if turn.hangs_up() || turn.transfer().is_some() {
+            break;
+        }
+    }
+    shop.close().await;
+    Ok(())
+}
+
+/// What the assistant made of a turn, on stderr so stdout stays one reply per line.
+fn debug(turn: &Turn) {
+    let scores: Vec<String> = turn
+        .scores
+        .iter()
+        .map(|s| format!("{} {:.2}", s.intent, s.score))
+        .collect();
+    eprintln!("  intent: {} ({})", turn.intent, scores.join(", "));
+    eprintln!("  slots: {:?}", turn.slots.to_map());
+    if let Some((id, score)) = &turn.faq {
+        eprintln!("  faq: {id} {score:.2}");
+    }
+    eprintln!(
+        "  sentiment: {:+.2}, frustration {:.2}",
+        turn.sentiment, turn.frustration
+    );
+    let actions: Vec<String> = turn
+        .actions
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap_or_default())
+        .collect();
+    eprintln!("  actions: {}", actions.join(" "));
+}
