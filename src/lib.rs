@@ -14,6 +14,9 @@
 //!                 └─► media/ prompts and tones, speech/tts replies (runtime/speaker: rendered
 //!                     sentence by sentence off the call task) ─► encode ─► RTP out; recorder tap
 //! store/ keeps call records (SQLite via sqlx); api/ serves them (gRPC, gRPC-web, /metrics).
+//! shop/ is the merchant's data (orders, shipments, returns, FAQ, collectibles; imports and the
+//! demo shop); dialogue/understand and dialogue/assistant answer a caller's turn from it
+//! (`kefu chat` drives the same assistant by text).
 //! ```
 //!
 //! ## Run loop and time model
