@@ -425,7 +425,6 @@ pub fn check_references(parsed: &mut Parsed, shop: &Shop) {
             .collect(),
         _ => return,
     };
-    let mut keep = problems.iter().map(Option::is_none);
     let lines = std::mem::take(&mut parsed.lines);
     for (line, problem) in lines.iter().zip(&problems) {
         match problem {
@@ -436,26 +435,16 @@ pub fn check_references(parsed: &mut Parsed, shop: &Shop) {
             }),
         }
     }
-    let mut retain = |keep_next: &mut dyn Iterator<Item = bool>| match parsed.kind {
-        Kind::Orders => parsed
-            .data
-            .orders
-            .retain(|_| keep_next.next().unwrap_or(true)),
-        Kind::Shipments => parsed
-            .data
-            .shipments
-            .retain(|_| keep_next.next().unwrap_or(true)),
-        Kind::Returns => parsed
-            .data
-            .returns
-            .retain(|_| keep_next.next().unwrap_or(true)),
-        Kind::Collectibles => parsed
-            .data
-            .collectibles
-            .retain(|_| keep_next.next().unwrap_or(true)),
+    let mut keep = problems.iter().map(Option::is_none);
+    let mut kept = || keep.next().unwrap_or(true);
+    let data = &mut parsed.data;
+    match parsed.kind {
+        Kind::Orders => data.orders.retain(|_| kept()),
+        Kind::Shipments => data.shipments.retain(|_| kept()),
+        Kind::Returns => data.returns.retain(|_| kept()),
+        Kind::Collectibles => data.collectibles.retain(|_| kept()),
         _ => {}
-    };
-    retain(&mut keep);
+    }
     parsed.errors.sort_by_key(|e| e.line);
 }
 

@@ -176,6 +176,16 @@ impl Shop {
             .or(policies.first())
     }
 
+    /// Days after delivery a return is accepted: the policy's, else 30.
+    pub fn return_window_days(&self, lang: Lang) -> u32 {
+        self.policy(lang).map_or(30, |p| p.return_window_days)
+    }
+
+    /// Business days from a received return to the refund: the policy's, else 5.
+    pub fn refund_days(&self, lang: Lang) -> u32 {
+        self.policy(lang).map_or(5, |p| p.refund_days)
+    }
+
     pub fn faq(&self) -> &[FaqEntry] {
         &self.data.faq
     }

@@ -399,7 +399,7 @@ impl Conversation {
             Pending::ConfirmCancel { order } => match answer {
                 Some(true) => {
                     *intent = Intent::CancelOrder;
-                    let refund_days = k.shop.policy(self.lang).map_or(5, |p| p.refund_days);
+                    let refund_days = k.shop.refund_days(self.lang);
                     let mut reply = Reply::say(pick(
                         self.lang,
                         format!(
@@ -461,11 +461,11 @@ impl Conversation {
                         self.lang,
                         format!(
                             "Your return for order {order} is booked. We'll email you a free return label. Once the item reaches us, the refund takes up to {} business days. Anything else?",
-                            k.shop.policy(self.lang).map_or(5, |p| p.refund_days)
+                            k.shop.refund_days(self.lang)
                         ),
                         format!(
                             "订单{order}的退货已经登记，我们会把免费退货面单发到您的邮箱。收到商品后{}个工作日内退款。还有其他需要吗？",
-                            k.shop.policy(self.lang).map_or(5, |p| p.refund_days)
+                            k.shop.refund_days(self.lang)
                         ),
                     ));
                     reply.actions.push(Action::CreateReturn { order, reason });

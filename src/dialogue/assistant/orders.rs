@@ -94,7 +94,7 @@ pub(super) fn about(
                 Next::Done,
             ),
             _ => {
-                let window = shop.policy(lang).map_or(30, |p| p.return_window_days);
+                let window = shop.return_window_days(lang);
                 answer(
                     pick(
                         lang,
@@ -298,7 +298,7 @@ fn returns(
     if let Some(open) = shop.returns_of(n).last() {
         return answer(return_state(open, shop, lang, today), Next::Done);
     }
-    let window = shop.policy(lang).map_or(30, |p| p.return_window_days);
+    let window = shop.return_window_days(lang);
     match order.status {
         OrderStatus::Delivered => {}
         OrderStatus::Shipped | OrderStatus::Paid | OrderStatus::Pending => {
@@ -380,7 +380,7 @@ fn returns(
 }
 
 fn return_state(r: &Return, shop: &Shop, lang: Lang, today: Date) -> String {
-    let days = shop.policy(lang).map_or(5, |p| p.refund_days);
+    let days = shop.refund_days(lang);
     let currency = shop
         .order(&r.order_number)
         .map_or("USD", |o| o.currency.as_str());
@@ -460,7 +460,7 @@ fn refund(order: &Order, shop: &Shop, lang: Lang, today: Date) -> Answer {
         };
         return answer(return_state(r, shop, lang, today), next);
     }
-    let days = shop.policy(lang).map_or(5, |p| p.refund_days);
+    let days = shop.refund_days(lang);
     let text = if order.status == OrderStatus::Cancelled {
         pick(
             lang,

@@ -6,6 +6,7 @@ use jiff::civil::{Date, Weekday};
 
 use crate::dialogue::understand::text::fold;
 use crate::shop::{Lang, Money, Order, Shop};
+use crate::speech::tts::text::english::MONTHS;
 
 /// English or Chinese, whichever the caller speaks.
 pub fn pick(lang: Lang, en: impl Into<String>, zh: impl Into<String>) -> String {
@@ -45,21 +46,6 @@ pub fn day(lang: Lang, date: Date, today: Date) -> String {
         },
     }
 }
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 fn weekday_en(day: Weekday) -> &'static str {
     match day {

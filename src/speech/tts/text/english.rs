@@ -46,7 +46,8 @@ const SCALES: [&str; 7] = [
     "quadrillion",
     "quintillion",
 ];
-const MONTHS: [&str; 12] = [
+/// Month names, January first (also how the assistant says dates).
+pub(crate) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",

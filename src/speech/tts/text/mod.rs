@@ -22,7 +22,7 @@
 //! read as plain text rather than failing the reply.
 
 mod chinese;
-mod english;
+pub(crate) mod english;
 mod sentences;
 mod ssml;
 
