@@ -12,8 +12,11 @@ use crate::call::latency::TurnLatency;
 use crate::call::leg::Leg;
 use crate::call::utterance::{Ending, SpeechId, Utterance};
 use crate::config::flow::TransferTarget;
+use jiff::civil::Date;
+
+use crate::dialogue::assistant::{self, Knowledge};
 use crate::dialogue::{
-    FlowAction, FlowEvent, FlowRun, Heard, ListenRequest, PromptRef, TransferOutcome,
+    Conversed, FlowAction, FlowEvent, FlowRun, Heard, ListenRequest, PromptRef, TransferOutcome,
 };
 use crate::media::frame::Frame;
 use crate::media::player::Playback;
@@ -81,6 +84,10 @@ pub enum CallOutput {
     },
     /// Stop synthesising `speech`: the caller cut it short. Pieces still arriving are dropped.
     StopSpeaking { speech: SpeechId },
+    /// The shop assistant answered a turn: store it with the call (`call_turns`).
+    Conversed(Box<Conversed>),
+    /// Make this change to the shop, then answer with [`Call::shop_changed`].
+    ChangeShop(assistant::Action),
     /// End the agent leg (BYE to the agent).
     DropAgent,
     /// End the call with this stable end cause (BYE to the caller).
@@ -329,6 +336,17 @@ impl Call {
         self.phase = Phase::Flow;
         self.flow
             .handle(now, FlowEvent::TransferEnded(TransferOutcome::Completed));
+        self.drain_flow(now);
+    }
+
+    /// The shop the assistant answers from changed (or the day did).
+    pub fn set_knowledge(&mut self, knowledge: Arc<Knowledge>, today: Date) {
+        self.flow.set_knowledge(knowledge, today);
+    }
+
+    /// The runtime made (or failed to make) the last `ChangeShop`.
+    pub fn shop_changed(&mut self, now: Instant, ok: bool) {
+        self.flow.handle(now, FlowEvent::ShopChanged { ok });
         self.drain_flow(now);
     }
 
@@ -802,6 +820,7 @@ impl Call {
                 FlowAction::Say {
                     text,
                     voice,
+                    language,
                     interruptible,
                 } => {
                     self.last_speech += 1;
@@ -820,7 +839,7 @@ impl Call {
                         speech,
                         text,
                         voice,
-                        language: self.language.clone(),
+                        language: language.unwrap_or_else(|| self.language.clone()),
                     });
                     self.playing = Playing::Flow;
                 }
@@ -893,6 +912,10 @@ impl Call {
                     self.early = None;
                 }
                 FlowAction::Note { kind, detail } => self.event(kind, detail),
+                FlowAction::Conversed(turn) => self.outputs.push_back(CallOutput::Conversed(turn)),
+                FlowAction::ChangeShop(change) => {
+                    self.outputs.push_back(CallOutput::ChangeShop(change));
+                }
                 FlowAction::Hangup { cause } => self.hang_up(&cause),
             }
         }

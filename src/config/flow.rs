@@ -163,6 +163,7 @@ impl Flow {
     pub fn uses_default_voice(&self) -> bool {
         self.nodes.values().any(|node| {
             matches!(&node.kind, NodeKind::Say(s) if s.voice.is_none())
+                || matches!(&node.kind, NodeKind::Converse(c) if c.voice.is_none())
                 || node
                     .kind
                     .prompt_items()
@@ -201,6 +202,7 @@ pub enum NodeKind {
     Menu(MenuNode),
     Collect(CollectNode),
     Listen(ListenNode),
+    Converse(ConverseNode),
     Set(SetNode),
     Branch(BranchNode),
     Transfer(TransferNode),
@@ -217,6 +219,7 @@ impl NodeKind {
             NodeKind::Menu(_) => "menu",
             NodeKind::Collect(_) => "collect",
             NodeKind::Listen(_) => "listen",
+            NodeKind::Converse(_) => "converse",
             NodeKind::Set(_) => "set",
             NodeKind::Branch(_) => "branch",
             NodeKind::Transfer(_) => "transfer",
@@ -232,7 +235,9 @@ impl NodeKind {
             NodeKind::Menu(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
             NodeKind::Collect(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
             NodeKind::Listen(n) => vec![&n.prompt, &n.invalid_prompt, &n.timeout_prompt],
-            NodeKind::Say(_) | NodeKind::Set(_) | NodeKind::Branch(_) => vec![],
+            NodeKind::Say(_) | NodeKind::Converse(_) | NodeKind::Set(_) | NodeKind::Branch(_) => {
+                vec![]
+            }
             NodeKind::Transfer(n) => vec![&n.announce],
             NodeKind::Record(n) => vec![&n.prompt],
             NodeKind::Hangup(n) => vec![&n.prompt],
@@ -246,6 +251,7 @@ impl NodeKind {
             NodeKind::Menu(n) => n.speech.as_ref(),
             NodeKind::Collect(n) => n.speech.as_ref(),
             NodeKind::Listen(n) => Some(&n.speech),
+            NodeKind::Converse(n) => Some(&n.speech),
             _ => None,
         }
     }
@@ -346,6 +352,36 @@ pub struct ListenNode {
     pub on_failure: Option<NodeName>,
     /// Digits ended by `#` also answer (into `var` alone). Default true.
     pub keys: bool,
+}
+
+/// Hands the caller's turns to the shop assistant (`dialogue::assistant`): it greets, answers
+/// from the shop, asks back, changes orders after a yes, and hands over to a person. Keys still
+/// work: while the assistant is not asking for a number, a key in `keys` goes to its node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConverseNode {
+    /// Said after the assistant's greeting on the first visit: what the caller may ask, keys.
+    pub intro: Option<Template>,
+    /// How to listen. No grammar: the assistant reads free speech.
+    pub speech: SpeechInput,
+    /// Key to node, for callers who would rather press keys.
+    pub keys: BTreeMap<char, NodeName>,
+    /// The node (usually a `transfer`) that connects a person.
+    pub handoff: NodeName,
+    /// A skill (`orders`, `returns`, `collectibles`, `sales`, `general`) to its own handoff
+    /// node; skills not named go to `handoff`.
+    pub skills: BTreeMap<String, NodeName>,
+    /// The voice of replies in the flow's language; default: that language's default voice.
+    /// Replies in another language (a caller who speaks Chinese) use its default voice.
+    pub voice: Option<String>,
+    /// Silence after a reply before the caller is asked whether they are still there.
+    /// Default 8 s.
+    pub timeout: Duration,
+    /// Such reminders before `on_failure`. Default 2.
+    pub retries: u32,
+    /// After the assistant said goodbye; none hangs up with `flow.hangup`.
+    pub next: Option<NodeName>,
+    /// The caller stayed silent or was not understood; none hangs up with `flow.no_input`.
+    pub on_failure: Option<NodeName>,
 }
 
 /// How a node listens to the caller: `speech = { grammar = "order_number", min_confidence = 0.6 }`.

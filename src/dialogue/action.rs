@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::config::flow::{NodeName, PromptRef, TransferTarget};
+use crate::dialogue::assistant;
 
 /// A flow's variables: name to value. Digits collected, recording paths and whatever the
 /// caller of `FlowRun::new` put in (caller number, account...).
@@ -31,6 +32,8 @@ pub enum FlowEvent {
     /// While listening: the caller's turn could not be recognised (decoder error, overload).
     /// The node treats it as no match; the reason goes to the call record as a `Note`.
     SpeechFailed { reason: String },
+    /// The last `ChangeShop` is done (`ok`) or failed (the store refused it).
+    ShopChanged { ok: bool },
     /// The instant from `poll_timeout()` has been reached.
     Tick,
 }
@@ -47,7 +50,7 @@ pub enum TransferOutcome {
 }
 
 /// Something a running flow asks the driver to do, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FlowAction {
     /// The flow moved to this node (the call record keeps the path).
     NodeEntered { name: NodeName },
@@ -59,12 +62,14 @@ pub enum FlowAction {
         prompts: Vec<PromptRef>,
         interruptible: bool,
     },
-    /// Speak `text` (plain or `<speak>` SSML) with `voice` (voices.toml; `None`: the flow
-    /// language's default), then report `PlaybackFinished`: to the flow a spoken reply is a
-    /// play like any other, stopped by `StopPlayback`. The same rules as `Play` apply.
+    /// Speak `text` (plain or `<speak>` SSML) with `voice` (voices.toml; `None`: the default
+    /// voice of `language`, or of the flow's language), then report `PlaybackFinished`: to the
+    /// flow a spoken reply is a play like any other, stopped by `StopPlayback`. The same rules
+    /// as `Play` apply.
     Say {
         text: String,
         voice: Option<String>,
+        language: Option<String>,
         interruptible: bool,
     },
     /// Stop the running play at once; no `PlaybackFinished` follows.
@@ -98,8 +103,21 @@ pub enum FlowAction {
         announce: Vec<PromptRef>,
         refer: bool,
     },
+    /// The shop assistant answered a caller's turn: for the call record and the live view.
+    Conversed(Box<Conversed>),
+    /// Change the shop as the assistant decided (cancel an order, book a return), then report
+    /// `ShopChanged`. The assistant's reply waits for it.
+    ChangeShop(assistant::Action),
     /// End the call (stopping whatever plays or records). The flow is finished.
     Hangup { cause: EndCause },
+}
+
+/// One turn of the caller with the shop assistant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversed {
+    /// What the caller said (or typed: digits for a number).
+    pub said: String,
+    pub turn: assistant::Turn,
 }
 
 /// How to recognise the caller's turns, from the node's `speech` table.

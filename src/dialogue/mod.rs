@@ -44,6 +44,7 @@ pub mod understand;
 
 mod branch;
 mod collect;
+mod converse;
 mod hangup;
 mod hearing;
 mod listen;
@@ -61,9 +62,11 @@ mod scenarios;
 mod testkit;
 
 pub use crate::config::flow::{NodeName, PromptRef, TransferTarget};
+pub use action::Conversed;
 pub use action::{
     EndCause, FlowAction, FlowEvent, Heard, ListenRequest, NOTE_SPEECH_FAILED, TransferOutcome,
     Vars,
 };
+pub use converse::{ConverseReport, NOTE_HANDOFF};
 pub use hearing::HeardEntry;
 pub use run::{FlowRun, LOOP_LIMIT};

@@ -3,8 +3,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use jiff::civil::Date;
+
 use crate::config::flow::{Flow, NodeName, is_dtmf_key};
+use crate::dialogue::ConverseReport;
 use crate::dialogue::action::{EndCause, FlowAction, FlowEvent, Vars};
+use crate::dialogue::assistant::Knowledge;
 use crate::dialogue::hearing::HeardEntry;
 use crate::dialogue::step::{Cx, NodeStep, Step, step_for};
 
@@ -143,6 +147,17 @@ impl FlowRun {
     /// the node accepted it.
     pub fn heard(&self) -> &[HeardEntry] {
         self.cx.heard()
+    }
+
+    /// What the shop assistant answers from (`converse` nodes), and the day it is: set before
+    /// `start`, and again whenever the shop changes. Without it a `converse` node fails over.
+    pub fn set_knowledge(&mut self, knowledge: Arc<Knowledge>, today: Date) {
+        self.cx.desk.set_knowledge(knowledge, today);
+    }
+
+    /// How the call's conversation with the assistant went, if it had one.
+    pub fn conversation(&self) -> Option<ConverseReport> {
+        self.cx.desk.report()
     }
 
     /// The end cause once the flow has hung up.

@@ -35,7 +35,7 @@ impl NodeStep for SayStep {
         if text.trim().is_empty() {
             return Step::Goto(self.node.next.clone());
         }
-        cx.say(text, self.node.voice.clone(), self.node.barge_in);
+        cx.say(text, self.node.voice.clone(), None, self.node.barge_in);
         if let Some(speech) = self.next_speech.as_ref().filter(|_| self.node.barge_in) {
             cx.listen(hearing::request(speech));
         }
@@ -87,6 +87,7 @@ cause = "flow.bye"
         Say {
             text: text.into(),
             voice: voice.map(str::to_owned),
+            language: None,
             interruptible,
         }
     }

@@ -8,9 +8,9 @@ use crate::config::flow::{Flow, NodeKind, NodeName, PromptItem, PromptRef};
 use crate::dialogue::action::{EndCause, FlowAction, FlowEvent, Heard, ListenRequest, Vars};
 use crate::dialogue::hearing::HeardEntry;
 use crate::dialogue::{
-    branch::BranchStep, collect::CollectStep, hangup::HangupStep, listen::ListenStep,
-    menu::MenuStep, play::PlayStep, record::RecordStep, say::SayStep, set::SetStep,
-    transfer::TransferStep,
+    branch::BranchStep, collect::CollectStep, converse::ConverseStep, converse::Desk,
+    hangup::HangupStep, listen::ListenStep, menu::MenuStep, play::PlayStep, record::RecordStep,
+    say::SayStep, set::SetStep, transfer::TransferStep,
 };
 
 /// A node kind's behaviour while its node is current. The run creates one per visit, so
@@ -55,6 +55,7 @@ pub(crate) fn step_for(kind: &NodeKind, flow: &Flow) -> Box<dyn NodeStep> {
         NodeKind::Menu(node) => Box::new(MenuStep::new(node.clone())),
         NodeKind::Collect(node) => Box::new(CollectStep::new(node.clone())),
         NodeKind::Listen(node) => Box::new(ListenStep::new(node.clone())),
+        NodeKind::Converse(node) => Box::new(ConverseStep::new(node.clone(), &flow.language)),
         NodeKind::Set(node) => Box::new(SetStep::new(node.clone())),
         NodeKind::Branch(node) => Box::new(BranchStep::new(node.clone())),
         NodeKind::Transfer(node) => Box::new(TransferStep::new(node.clone())),
@@ -83,6 +84,8 @@ pub(crate) struct Cx {
     /// Keys that cut a barge-in prompt short, kept for the next menu or collect node. Cleared
     /// when a node that does not take keys becomes current.
     typeahead: String,
+    /// The shop assistant's side of the call, for `converse` nodes.
+    pub(crate) desk: Desk,
 }
 
 impl Cx {
@@ -123,12 +126,20 @@ impl Cx {
     }
 
     /// Speaks `text`, stopping any running play first; the driver reports `PlaybackFinished`.
-    pub(crate) fn say(&mut self, text: String, voice: Option<String>, interruptible: bool) {
+    /// `language`: the reply's language when it is not the flow's (`None`: the flow's).
+    pub(crate) fn say(
+        &mut self,
+        text: String,
+        voice: Option<String>,
+        language: Option<String>,
+        interruptible: bool,
+    ) {
         self.stop_playback();
         self.playing = true;
         self.push(FlowAction::Say {
             text,
             voice,
+            language,
             interruptible,
         });
     }

@@ -14,19 +14,20 @@ use tracing::Instrument;
 
 use crate::call::leg::{Leg, LegMedia};
 use crate::call::{Call, CallOutput, CallSettings, LegId};
-use crate::dialogue::{FlowRun, TransferOutcome};
+use crate::dialogue::{Conversed, FlowRun, TransferOutcome};
 use crate::media::codec::CodecKind;
 use crate::rtp::rtcp::NtpTimestamp;
 use crate::runtime::asr::{Decoding, Turn};
 use crate::runtime::live::{CallCommand, LiveEvent};
 use crate::runtime::recorder::MessageWriter;
 use crate::runtime::server::Shared;
+use crate::runtime::shop;
 use crate::runtime::speaker::{self, Piece, Speaking};
 use crate::runtime::transfer::{self, AgentConnection};
 use crate::sip::request::{InviteInfo, dtmf_relay_digit, refer_progress};
 use crate::sip::sdp::{self, AudioCodecSpec, LocalMedia, Negotiated, SdpError, SessionDescription};
 use crate::speech::listener::TurnId;
-use crate::store::{Direction, NewCall};
+use crate::store::{Direction, NewCall, OutcomeRow, TurnRow, event_kind};
 
 /// Codecs kefu answers with, in the order it prefers them when an offer lists several.
 pub fn supported_codecs() -> Vec<AudioCodecSpec> {
@@ -254,7 +255,12 @@ async fn run_inbound(
     let jitter_packets = (shared.config.server.rtp.jitter_ms / 20).clamp(1, 16) as u16;
     let leg = new_leg(&answer.negotiated, codec, jitter_packets)
         .map_err(|e| format!("media.codec: {e}"))?;
-    let run = FlowRun::new(flow.clone(), Default::default());
+    // The caller's number lets the assistant recognise a customer.
+    let vars = [("caller".to_owned(), uri_user(&info.from))].into();
+    let mut run = FlowRun::new(flow.clone(), vars);
+    let mut shop = shared.shop.subscribe();
+    let (knowledge, today) = shop.borrow_and_update().clone();
+    run.set_knowledge(knowledge, today);
     let media_timeout = Duration::from_secs(shared.config.server.rtp.media_timeout_s);
     let settings = CallSettings {
         language: flow.language.clone(),
@@ -287,7 +293,7 @@ async fn run_inbound(
     };
     let mut message: Option<MessageWriter> = None;
     let store = shared.store.clone();
-    let (writes_tx, writes) = mpsc::unbounded_channel::<(String, String)>();
+    let (writes_tx, writes) = mpsc::unbounded_channel::<Write>();
     let writer = tokio::spawn(write_events(store, id.to_owned(), writes));
 
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -318,6 +324,8 @@ async fn run_inbound(
     let mut partial_decoding: Option<(TurnId, Decoding)> = None;
     // The reply being synthesised; replacing or dropping it stops its synthesis.
     let mut speaking: Option<Speaking> = None;
+    // A change to the shop the assistant asked for (cancel, return); its reply waits.
+    let mut changing: Option<tokio::task::JoinHandle<bool>> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -343,6 +351,20 @@ async fn run_inbound(
                     };
                     call.transfer_failed(Instant::now(), TransferOutcome::Failed(why));
                 }
+            }
+            r = shop.changed() => {
+                if r.is_ok() {
+                    let (knowledge, today) = shop.borrow_and_update().clone();
+                    call.set_knowledge(knowledge, today);
+                }
+            }
+            r = async { changing.as_mut().expect("guarded by is_some").await }, if changing.is_some() => {
+                changing = None;
+                let ok = r.unwrap_or(false);
+                if ok {
+                    shared.shop.changed();
+                }
+                call.shop_changed(Instant::now(), ok);
             }
             r = async { final_decoding.as_mut().expect("guarded by is_some").1.result().await }, if final_decoding.is_some() => {
                 let (turn, _) = final_decoding.take().expect("guarded by is_some");
@@ -521,8 +543,21 @@ async fn run_inbound(
                     shared.live.publish(event(id, kind, detail.clone()));
                     // Partial hypotheses are for the live view; the record keeps final results.
                     if kind != "partial" {
-                        let _ = writes_tx.send((kind.to_owned(), detail));
+                        let _ = writes_tx.send(Write::Event(kind.to_owned(), detail));
                     }
+                }
+                CallOutput::Conversed(turn) => {
+                    let row = turn_row(&turn);
+                    let detail = serde_json::to_string(&row).unwrap_or_default();
+                    shared.live.publish(event(id, event_kind::TURN, detail));
+                    let _ = writes_tx.send(Write::Turn(row));
+                }
+                CallOutput::ChangeShop(action) => {
+                    let store = shared.store.clone();
+                    let today = jiff::Zoned::now().date();
+                    changing = Some(tokio::spawn(async move {
+                        shop::change(&store, &action, today).await
+                    }));
                 }
                 CallOutput::Recognise {
                     turn,
@@ -624,6 +659,17 @@ async fn run_inbound(
     }
     drop(writes_tx);
     let _ = writer.await;
+    if let Some(report) = call.flow().conversation() {
+        let outcome = OutcomeRow {
+            outcome: report.outcome.as_str().to_owned(),
+            skill: report.skill.unwrap_or_default().to_owned(),
+            summary: report.summary.unwrap_or_default(),
+            sentiment: report.sentiment,
+        };
+        if let Err(e) = shared.store.set_outcome(id, &outcome).await {
+            tracing::error!(error = %e, "could not record the conversation's outcome");
+        }
+    }
     let (lost, jitter_ms) = call.caller().receive_quality();
     metrics::counter!("kefu_rtp_lost_packets_total").increment(lost.max(0) as u64);
     metrics::histogram!("kefu_rtp_jitter_ms").record(jitter_ms);
@@ -689,22 +735,58 @@ pub fn new_leg(
 }
 
 /// Writes a call's timeline in order, off the media loop.
+/// What the writer task stores for a call, in order.
+enum Write {
+    /// A timeline entry (`digit` and `node` also update the call's columns).
+    Event(String, String),
+    /// A turn with the assistant: `call_turns` and a `turn` timeline entry.
+    Turn(TurnRow),
+}
+
+fn turn_row(c: &Conversed) -> TurnRow {
+    TurnRow {
+        said: c.said.clone(),
+        intent: c.turn.intent.to_string(),
+        confidence: c.turn.confidence,
+        slots: c
+            .turn
+            .slots
+            .to_map()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        sentiment: c.turn.sentiment,
+        reply: c.turn.reply.clone(),
+    }
+}
+
 async fn write_events(
     store: crate::store::Store,
     id: String,
-    mut writes: mpsc::UnboundedReceiver<(String, String)>,
+    mut writes: mpsc::UnboundedReceiver<Write>,
 ) {
-    while let Some((kind, detail)) = writes.recv().await {
+    while let Some(write) = writes.recv().await {
         let at = jiff::Timestamp::now();
-        let result = match kind.as_str() {
-            "digit" => match detail.chars().next() {
-                Some(d) => store.append_digit(&id, d).await,
-                None => Ok(()),
-            },
-            "node" => store.push_flow_step(&id, &detail).await,
-            _ => Ok(()),
+        let result = match write {
+            Write::Event(kind, detail) => {
+                let columns = match kind.as_str() {
+                    "digit" => match detail.chars().next() {
+                        Some(d) => store.append_digit(&id, d).await,
+                        None => Ok(()),
+                    },
+                    "node" => store.push_flow_step(&id, &detail).await,
+                    _ => Ok(()),
+                };
+                columns.and(store.add_event(&id, at, &kind, &detail).await)
+            }
+            Write::Turn(row) => {
+                let detail = serde_json::to_string(&row).unwrap_or_default();
+                store
+                    .add_turn(&id, at, &row)
+                    .await
+                    .and(store.add_event(&id, at, event_kind::TURN, &detail).await)
+            }
         };
-        let result = result.and(store.add_event(&id, at, &kind, &detail).await);
         if let Err(e) = result {
             tracing::error!(call = %id, error = %e, "could not record a call event");
         }

@@ -18,6 +18,7 @@ use crate::runtime::asr::AsrPool;
 use crate::runtime::live::{CallCommand, LiveCalls};
 use crate::runtime::ports::PortPool;
 use crate::runtime::recorder::Recorders;
+use crate::runtime::shop::ShopFeed;
 use crate::runtime::sip_socket::GuardedUdpSocket;
 use crate::runtime::sip_stream::GuardedTcpListener;
 use crate::runtime::{dispatch, prompts};
@@ -51,6 +52,8 @@ pub struct Shared {
     pub asr: Option<AsrPool>,
     /// Speech synthesis for `say` nodes (voices from voices.toml).
     pub tts: Arc<Tts>,
+    /// What the shop assistant answers from (`converse` nodes).
+    pub shop: ShopFeed,
 }
 
 pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
@@ -80,6 +83,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     if store.seed_demo_shop(jiff::Zoned::now().date()).await? {
         tracing::info!("loaded the demo shop into the new database (kefu shop list orders)");
     }
+    let shop = ShopFeed::start(store.clone()).await?;
 
     let cancel = CancellationToken::new();
     let sip_addr = config.server.sip.listen;
@@ -138,6 +142,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         contact,
         media_ip,
         metrics,
+        shop,
         registrar: Mutex::new(Registrar::default()),
         recorders: Recorders::start().context("starting the recording writer")?,
         // A per-process secret: nonces from before a restart get a fresh challenge.

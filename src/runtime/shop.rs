@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jiff::civil::Date;
+use tokio::sync::{Notify, watch};
 
 use crate::dialogue::assistant::{Action, Knowledge, Turn};
 use crate::dialogue::understand::intent::Classifier;
@@ -50,17 +51,7 @@ impl LiveShop {
     /// Carries out a turn's store actions; false when one failed.
     pub async fn apply(&mut self, turn: &Turn, today: Date) -> bool {
         for action in &turn.actions {
-            let done = match action {
-                Action::CancelOrder { order } => self.store.cancel_order(order).await.map(drop),
-                Action::CreateReturn { order, reason } => self
-                    .store
-                    .create_return(order, reason, today)
-                    .await
-                    .map(drop),
-                _ => Ok(()),
-            };
-            if let Err(e) = done {
-                tracing::warn!(error = %e, "shop action failed");
+            if !change(&self.store, action, today).await {
                 return false;
             }
         }
@@ -69,5 +60,95 @@ impl LiveShop {
 
     pub async fn close(&self) {
         self.store.close().await;
+    }
+}
+
+/// Makes one change the assistant decided (other actions are not the store's); false, logged,
+/// when the store refused it.
+pub async fn change(store: &Store, action: &Action, today: Date) -> bool {
+    let done = match action {
+        Action::CancelOrder { order } => store.cancel_order(order).await.map(drop),
+        Action::CreateReturn { order, reason } => {
+            store.create_return(order, reason, today).await.map(drop)
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = &done {
+        tracing::warn!(error = %e, ?action, "shop change failed");
+    }
+    done.is_ok()
+}
+
+/// What a call's assistant answers from: the shop's knowledge and the day it is.
+pub type Grounds = (Arc<Knowledge>, Date);
+
+/// How often the server looks for a changed shop (an import from `kefu shop import`).
+const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The server's shop: every call subscribes and gets the new knowledge when an import or a
+/// call's change moves the shop's revision, or the day changes, within `RELOAD_EVERY`.
+#[derive(Clone)]
+pub struct ShopFeed {
+    grounds: watch::Receiver<Grounds>,
+    poke: Arc<Notify>,
+}
+
+impl ShopFeed {
+    /// Loads the shop from `store` and keeps it fresh in a background task.
+    pub async fn start(store: Store) -> anyhow::Result<ShopFeed> {
+        let classifier = Arc::new(Classifier::shipped());
+        let (mut revision, data) = store.load_shop().await?;
+        let mut today = jiff::Zoned::now().date();
+        let knowledge = Arc::new(Knowledge::new(
+            Arc::new(Shop::new(data)),
+            classifier.clone(),
+        ));
+        let (tx, grounds) = watch::channel((knowledge, today));
+        let poke = Arc::new(Notify::new());
+        let woken = poke.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(RELOAD_EVERY) => {}
+                    _ = woken.notified() => {}
+                }
+                if tx.is_closed() {
+                    return;
+                }
+                let day = jiff::Zoned::now().date();
+                let moved = match store.shop_revision().await {
+                    Ok(r) => r != revision,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "shop revision unreadable");
+                        continue;
+                    }
+                };
+                if !moved && day == today {
+                    continue;
+                }
+                match store.load_shop().await {
+                    Ok((r, data)) => {
+                        revision = r;
+                        today = day;
+                        let shop = Arc::new(Shop::new(data));
+                        let knowledge = Arc::new(Knowledge::new(shop, classifier.clone()));
+                        tracing::info!(revision, "shop reloaded");
+                        let _ = tx.send((knowledge, today));
+                    }
+                    Err(e) => tracing::error!(error = %e, "shop reload failed; keeping the last"),
+                }
+            }
+        });
+        Ok(ShopFeed { grounds, poke })
+    }
+
+    /// A receiver for one call: the current grounds, and each change.
+    pub fn subscribe(&self) -> watch::Receiver<Grounds> {
+        self.grounds.clone()
+    }
+
+    /// Something changed the shop: reload now rather than at the next look.
+    pub fn changed(&self) {
+        self.poke.notify_one();
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod call_reads;
 pub mod call_writes;
+pub mod conversations;
 pub mod database;
 pub mod error;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub mod timestamp;
 
 pub use call_reads::{EndCauseCount, ListFilter};
 pub use call_writes::NewCall;
+pub use conversations::{OutcomeRow, Report, TurnRow};
 pub use database::{DATABASE_FILE, RESTART_END_CAUSE, Store};
 pub use error::StoreError;
 pub use record::{CallEvent, CallRecord, Direction, event_kind};

@@ -95,6 +95,11 @@ pub mod event_kind {
     pub const SPEECH: &str = "speech";
     /// A turn could not be decoded; detail is why. The flow re-prompted.
     pub const SPEECH_FAILED: &str = "speech_failed";
+    /// A turn with the shop assistant; detail is JSON (said, intent, confidence, slots,
+    /// sentiment, reply).
+    pub const TURN: &str = "turn";
+    /// The assistant handed the call to a person; detail is `skill: summary`.
+    pub const HANDOFF: &str = "handoff";
     /// The call ended; detail is the end cause (from `ended_at`, synthesized).
     pub const ENDED: &str = "ended";
 }

@@ -15,9 +15,10 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::speech::{SpeechSpec, SpeechUse};
 use super::{
-    BranchNode, CollectNode, Flow, HangupNode, ListenNode, MAX_DIGITS_LIMIT, MenuNode, Node,
-    NodeKind, NodeName, PlayNode, PromptItem, PromptRef, RecordNode, SayNode, SetNode, Template,
-    TextPrompt, TransferNode, TransferTarget, VarName, is_dtmf_key, is_word, line_of,
+    BranchNode, CollectNode, ConverseNode, Flow, HangupNode, ListenNode, MAX_DIGITS_LIMIT,
+    MenuNode, Node, NodeKind, NodeName, PlayNode, PromptItem, PromptRef, RecordNode, SayNode,
+    SetNode, Template, TextPrompt, TransferNode, TransferTarget, VarName, is_dtmf_key, is_word,
+    line_of,
 };
 
 /// Longest timeout a node may wait for (one hour).
@@ -198,6 +199,7 @@ fn parse_node(
         "menu" => build::<MenuSpec>(node, value, links),
         "collect" => build::<CollectSpec>(node, value, links),
         "listen" => build::<ListenSpec>(node, value, links),
+        "converse" => build::<ConverseSpec>(node, value, links),
         "set" => build::<SetSpec>(node, value, links),
         "branch" => build::<BranchSpec>(node, value, links),
         "transfer" => build::<TransferSpec>(node, value, links),
@@ -301,30 +303,7 @@ struct MenuSpec {
 impl NodeSpec for MenuSpec {
     fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
         let options_span = self.options.span();
-        let mut options = BTreeMap::new();
-        for (key, target) in self.options.into_inner() {
-            let mut chars = key.get_ref().chars();
-            let c = match (chars.next(), chars.next()) {
-                (Some(c), None) if is_dtmf_key(c.to_ascii_uppercase()) => c.to_ascii_uppercase(),
-                _ => {
-                    return Err(Problem::at(
-                        key.span(),
-                        format!(
-                            "node \"{node}\" option \"{}\" is not one key (0-9, *, #, A-D)",
-                            key.get_ref()
-                        ),
-                    ));
-                }
-            };
-            if options.contains_key(&c) {
-                return Err(Problem::at(
-                    key.span(),
-                    format!("node \"{node}\" has key \"{c}\" twice"),
-                ));
-            }
-            let what = format!("option \"{}\"", key.get_ref());
-            options.insert(c, links.add(what, target));
-        }
+        let options = key_options(node, self.options.into_inner(), links)?;
         if options.is_empty() {
             return Err(Problem::at(
                 options_span,
@@ -485,6 +464,119 @@ impl NodeSpec for ListenSpec {
             next: links.add("next", self.next),
             on_failure: links.add_opt("on_failure", self.on_failure),
             keys: self.keys.unwrap_or(true),
+        }))
+    }
+}
+
+/// A table of keys to nodes (a menu's `options`, a converse node's `keys`).
+fn key_options(
+    node: &NodeName,
+    table: BTreeMap<Spanned<String>, Spanned<NodeName>>,
+    links: &mut Links,
+) -> Result<BTreeMap<char, NodeName>, Problem> {
+    let mut options = BTreeMap::new();
+    for (key, target) in table {
+        let mut chars = key.get_ref().chars();
+        let c = match (chars.next(), chars.next()) {
+            (Some(c), None) if is_dtmf_key(c.to_ascii_uppercase()) => c.to_ascii_uppercase(),
+            _ => {
+                return Err(Problem::at(
+                    key.span(),
+                    format!(
+                        "node \"{node}\" option \"{}\" is not one key (0-9, *, #, A-D)",
+                        key.get_ref()
+                    ),
+                ));
+            }
+        };
+        if options.contains_key(&c) {
+            return Err(Problem::at(
+                key.span(),
+                format!("node \"{node}\" has key \"{c}\" twice"),
+            ));
+        }
+        let what = format!("option \"{}\"", key.get_ref());
+        options.insert(c, links.add(what, target));
+    }
+    Ok(options)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConverseSpec {
+    intro: Option<Spanned<String>>,
+    speech: Spanned<SpeechSpec>,
+    #[serde(default)]
+    keys: BTreeMap<Spanned<String>, Spanned<NodeName>>,
+    handoff: Spanned<NodeName>,
+    #[serde(default)]
+    skills: BTreeMap<Spanned<String>, Spanned<NodeName>>,
+    voice: Option<Spanned<String>>,
+    timeout_ms: Option<Millis>,
+    retries: Option<u32>,
+    next: Option<Spanned<NodeName>>,
+    on_failure: Option<Spanned<NodeName>>,
+}
+
+/// The queues the assistant hands calls to (`dialogue::assistant::skill_for`).
+const SKILLS: &[&str] = &["orders", "returns", "collectibles", "sales", "general"];
+
+impl NodeSpec for ConverseSpec {
+    fn build(self, node: &NodeName, links: &mut Links) -> Result<NodeKind, Problem> {
+        let speech_span = self.speech.span();
+        let speech = SpeechSpec::build(self.speech, node, SpeechUse::Listen)?;
+        if speech.grammar.is_some() {
+            return Err(Problem::at(
+                speech_span,
+                format!(
+                    "node \"{node}\": the assistant reads free speech; a grammar would constrain it"
+                ),
+            ));
+        }
+        let intro = match self.intro {
+            None => None,
+            Some(text) => {
+                let span = text.span();
+                Some(Template::parse(text.get_ref()).map_err(|(at, reason)| {
+                    let at = span.start + 1 + at;
+                    Problem::at(at..at + 1, format!("node \"{node}\" intro: {reason}"))
+                })?)
+            }
+        };
+        if let Some(voice) = &self.voice
+            && voice.get_ref().trim().is_empty()
+        {
+            return Err(Problem::at(
+                voice.span(),
+                format!("node \"{node}\" has an empty voice"),
+            ));
+        }
+        let mut skills = BTreeMap::new();
+        for (skill, target) in self.skills {
+            if !SKILLS.contains(&skill.get_ref().as_str()) {
+                return Err(Problem::at(
+                    skill.span(),
+                    format!(
+                        "node \"{node}\": unknown skill \"{}\" (one of {})",
+                        skill.get_ref(),
+                        SKILLS.join(", ")
+                    ),
+                ));
+            }
+            let what = format!("skill \"{}\"", skill.get_ref());
+            skills.insert(skill.into_inner(), links.add(what, target));
+        }
+        Ok(NodeKind::Converse(ConverseNode {
+            intro,
+            speech,
+            keys: key_options(node, self.keys, links)?,
+            handoff: links.add("handoff", self.handoff),
+            skills,
+            voice: self.voice.map(Spanned::into_inner),
+            timeout: Millis::or(self.timeout_ms, 8_000),
+            retries: self.retries.unwrap_or(2),
+            next: links.add_opt("next", self.next),
+            on_failure: links.add_opt("on_failure", self.on_failure),
         }))
     }
 }

@@ -166,6 +166,48 @@ impl Conversation {
         text
     }
 
+    /// What the question just asked wants (`order_number`, `yes_no`, `asset_id`), if any.
+    pub fn expects(&self) -> Option<&'static str> {
+        self.pending.as_ref().and_then(Pending::expects)
+    }
+
+    /// The language the caller speaks (the last turn's).
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Back from elsewhere in the flow (a transfer nobody answered): the conversation goes on.
+    pub fn anything_else(&mut self) -> String {
+        self.remember(pick(
+            self.lang,
+            "Is there anything else I can help you with?",
+            "还有什么可以帮您的吗？",
+        ))
+    }
+
+    /// The caller has said nothing since the last reply.
+    pub fn still_there(&mut self) -> String {
+        self.remember(pick(
+            self.lang,
+            "Are you still there? Tell me what you need, or press 0 for a person.",
+            "您还在吗？请告诉我您需要什么，或按0转人工。",
+        ))
+    }
+
+    /// The caller's turn could not be recognised (a decoder failure, not a misunderstanding).
+    pub fn not_heard(&mut self) -> String {
+        self.remember(pick(
+            self.lang,
+            "Sorry, I didn't catch that. Could you say it again?",
+            "抱歉，我没听清楚，能再说一遍吗？",
+        ))
+    }
+
+    fn remember(&mut self, text: String) -> String {
+        self.last_reply = text.clone();
+        text
+    }
+
     /// How the conversation ended (so far): handed over, resolved, or not yet either.
     pub fn outcome(&self) -> Outcome {
         self.outcome.unwrap_or(if self.answered {
@@ -560,7 +602,11 @@ impl Conversation {
         today: Date,
         faq: &mut Option<(String, f32)>,
     ) -> Reply {
+        // Asking for a person keeps what the caller wanted: the agent's queue and summary
+        // are about that.
+        let keeps_topic = intent == Intent::HumanAgent && self.topic.is_some();
         if intent != Intent::Unknown
+            && !keeps_topic
             && !matches!(intent, Intent::Repeat | Intent::Help | Intent::Goodbye)
         {
             self.topic = Some(intent);

@@ -1,0 +1,607 @@
+//! `converse`: the caller talks with the shop assistant (`dialogue::assistant`) until it has
+//! answered, hands over, or says goodbye.
+//!
+//! The node listens from its greeting on, for free speech. Each turn the caller finishes goes
+//! to the call's [`Conversation`]; its reply is spoken (interruptible, unless it hands over or
+//! says goodbye), and the turn goes to the call record (`Conversed`). A change to the shop
+//! (cancel, return) is asked of the driver first (`ChangeShop`); the reply waits for
+//! `ShopChanged`, and a refusal is answered with an apology and an offer of a person.
+//!
+//! Keys still work. While the assistant asks for an order number, digits type it (ended by `#`
+//! or a pause); otherwise a key in `keys` leaves for its node. A caller who stays silent after
+//! a reply is asked whether they are still there, `retries` times, then `on_failure`.
+//!
+//! The conversation outlives the node's visit: back from a transfer nobody answered, the
+//! assistant still knows the order and the caller's mood.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::civil::Date;
+
+use crate::config::flow::ConverseNode;
+use crate::dialogue::action::{Conversed, EndCause, FlowAction, FlowEvent};
+use crate::dialogue::assistant::{Action, Conversation, Knowledge, Outcome, Turn};
+use crate::dialogue::hearing;
+use crate::dialogue::step::{Cx, NodeStep, Step};
+use crate::shop::Lang;
+
+/// A pause that ends a number typed without `#`.
+const TYPING_PAUSE: Duration = Duration::from_secs(3);
+
+/// The `Note` kind of a handoff; detail is the summary for the agent.
+pub const NOTE_HANDOFF: &str = "handoff";
+
+/// The assistant's side of one call: what it knows (given by the driver) and the conversation.
+#[derive(Default)]
+pub(crate) struct Desk {
+    knowledge: Option<(Arc<Knowledge>, Date)>,
+    conversation: Option<Conversation>,
+    handoff: Option<(&'static str, String)>,
+    turns: u32,
+}
+
+impl fmt::Debug for Desk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Desk")
+            .field("knowledge", &self.knowledge.as_ref().map(|(_, day)| day))
+            .field("turns", &self.turns)
+            .field("handoff", &self.handoff)
+            .finish()
+    }
+}
+
+impl Desk {
+    pub(crate) fn set_knowledge(&mut self, knowledge: Arc<Knowledge>, today: Date) {
+        self.knowledge = Some((knowledge, today));
+    }
+
+    /// How the conversation went, once there was one.
+    pub(crate) fn report(&self) -> Option<ConverseReport> {
+        let conversation = self.conversation.as_ref()?;
+        Some(ConverseReport {
+            outcome: conversation.outcome(),
+            skill: self.handoff.as_ref().map(|(skill, _)| *skill),
+            summary: self.handoff.as_ref().map(|(_, summary)| summary.clone()),
+            sentiment: conversation.average_sentiment(),
+            turns: self.turns,
+        })
+    }
+}
+
+/// How a call's conversation with the assistant went, for the call record and `kefu report`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConverseReport {
+    pub outcome: Outcome,
+    /// The queue the call was handed to.
+    pub skill: Option<&'static str>,
+    /// The sentence spoken to the agent.
+    pub summary: Option<String>,
+    /// Mean sentiment of the caller's turns, -1 .. 1.
+    pub sentiment: f32,
+    pub turns: u32,
+}
+
+pub(crate) struct ConverseStep {
+    node: ConverseNode,
+    lang: Lang,
+    /// Digits typed for a number the assistant asked for.
+    typed: String,
+    /// Reminders since the caller last spoke.
+    silences: u32,
+    /// A turn whose reply waits for the driver's `ShopChanged`.
+    waiting: Option<Turn>,
+    /// Where to go once the reply now playing has been said (a person, goodbye).
+    after_reply: Option<Step>,
+}
+
+impl ConverseStep {
+    pub(crate) fn new(node: ConverseNode, flow_language: &str) -> Self {
+        ConverseStep {
+            node,
+            lang: Lang::parse(flow_language).unwrap_or(Lang::En),
+            typed: String::new(),
+            silences: 0,
+            waiting: None,
+            after_reply: None,
+        }
+    }
+
+    /// Speaks in the caller's language: the flow's with the node's voice, another with that
+    /// language's default voice.
+    fn speak(&self, cx: &mut Cx, text: String, lang: Lang) {
+        let (voice, language) = if lang == self.lang {
+            (self.node.voice.clone(), None)
+        } else {
+            (None, Some(lang.code().to_owned()))
+        };
+        let interruptible = self.after_reply.is_none();
+        cx.say(text, voice, language, interruptible);
+    }
+
+    /// A line of the assistant's own (a reminder, a greeting), in the caller's language.
+    fn speak_line(&self, cx: &mut Cx, line: impl FnOnce(&mut Conversation) -> String) {
+        let Some(conversation) = cx.desk.conversation.as_mut() else {
+            return;
+        };
+        let lang = conversation.lang();
+        let text = line(conversation);
+        self.speak(cx, text, lang);
+    }
+
+    /// One turn of the caller, spoken or typed.
+    fn turn(&mut self, cx: &mut Cx, said: &str) -> Step {
+        self.silences = 0;
+        self.typed.clear();
+        cx.clear_timer();
+        let (Some((knowledge, today)), Some(conversation)) =
+            (cx.desk.knowledge.clone(), cx.desk.conversation.as_mut())
+        else {
+            return self.unavailable(cx);
+        };
+        let turn = conversation.turn(&knowledge, said, today);
+        cx.desk.turns += 1;
+        cx.push(FlowAction::Conversed(Box::new(Conversed {
+            said: said.to_owned(),
+            turn: turn.clone(),
+        })));
+        if let Some((skill, summary)) = turn.transfer() {
+            cx.vars.insert("handoff_skill".into(), skill.to_owned());
+            cx.vars.insert("handoff_summary".into(), summary.to_owned());
+            cx.push(FlowAction::Note {
+                kind: NOTE_HANDOFF,
+                detail: format!("{skill}: {summary}"),
+            });
+            cx.desk.handoff = Some((skill, summary.to_owned()));
+            let to = self.node.skills.get(skill).unwrap_or(&self.node.handoff);
+            self.after_reply = Some(Step::Goto(to.clone()));
+        } else if turn.hangs_up() {
+            self.after_reply = Some(Step::goto_or(&self.node.next, EndCause::HANGUP));
+        }
+        let change = turn
+            .actions
+            .iter()
+            .find(|a| matches!(a, Action::CancelOrder { .. } | Action::CreateReturn { .. }));
+        if let Some(change) = change {
+            cx.stop_playback();
+            cx.push(FlowAction::ChangeShop(change.clone()));
+            self.waiting = Some(turn);
+            return Step::Stay;
+        }
+        self.speak(cx, turn.reply, turn.lang);
+        Step::Stay
+    }
+
+    /// The driver gave no shop: nothing to answer from.
+    fn unavailable(&self, cx: &mut Cx) -> Step {
+        cx.push(FlowAction::Note {
+            kind: "assistant_unavailable",
+            detail: "no shop loaded for this call".into(),
+        });
+        Step::goto_or(&self.node.on_failure, EndCause::NO_INPUT)
+    }
+
+    fn key(&mut self, now: Instant, cx: &mut Cx, key: char) -> Step {
+        let asks_number = cx
+            .desk
+            .conversation
+            .as_ref()
+            .is_some_and(|c| c.expects() == Some("order_number"));
+        if asks_number || !self.typed.is_empty() {
+            if key == '#' {
+                let typed = std::mem::take(&mut self.typed);
+                return self.turn(cx, &typed);
+            }
+            if key.is_ascii_digit() {
+                cx.stop_playback();
+                self.typed.push(key);
+                cx.set_timer(now, TYPING_PAUSE);
+            }
+            return Step::Stay;
+        }
+        match self.node.keys.get(&key) {
+            Some(to) => {
+                cx.stop_playback();
+                Step::Goto(to.clone())
+            }
+            None => Step::Stay,
+        }
+    }
+
+    fn silence(&mut self, cx: &mut Cx) -> Step {
+        if !self.typed.is_empty() {
+            let typed = std::mem::take(&mut self.typed);
+            return self.turn(cx, &typed);
+        }
+        self.silences += 1;
+        if self.silences > self.node.retries {
+            return Step::goto_or(&self.node.on_failure, EndCause::NO_INPUT);
+        }
+        self.speak_line(cx, Conversation::still_there);
+        Step::Stay
+    }
+}
+
+impl NodeStep for ConverseStep {
+    fn enter(&mut self, _now: Instant, cx: &mut Cx) -> Step {
+        let typed = cx.take_typeahead();
+        if let Some(to) = typed.chars().next().and_then(|k| self.node.keys.get(&k)) {
+            return Step::Goto(to.clone());
+        }
+        let Some((knowledge, _)) = cx.desk.knowledge.clone() else {
+            return self.unavailable(cx);
+        };
+        cx.listen(hearing::request(&self.node.speech));
+        if cx.desk.conversation.is_some() {
+            self.speak_line(cx, Conversation::anything_else);
+            return Step::Stay;
+        }
+        let caller = cx.vars.get("caller").cloned();
+        let mut conversation = Conversation::new(&knowledge, self.lang, caller.as_deref());
+        let mut text = conversation.greeting(&knowledge);
+        if let Some(intro) = &self.node.intro {
+            text.push(' ');
+            text.push_str(&intro.render(&cx.vars));
+        }
+        cx.desk.conversation = Some(conversation);
+        self.speak(cx, text, self.lang);
+        Step::Stay
+    }
+
+    fn handle(&mut self, now: Instant, event: &FlowEvent, cx: &mut Cx) -> Step {
+        match event {
+            FlowEvent::PlaybackFinished => {
+                if let Some(step) = self.after_reply.take() {
+                    return step;
+                }
+                if self.typed.is_empty() {
+                    cx.set_timer(now, self.node.timeout);
+                }
+                Step::Stay
+            }
+            FlowEvent::Digit(key) if self.after_reply.is_none() => self.key(now, cx, *key),
+            FlowEvent::Tick => self.silence(cx),
+            FlowEvent::SpeechStarted if self.after_reply.is_none() => {
+                cx.stop_playback();
+                cx.clear_timer();
+                Step::Stay
+            }
+            FlowEvent::Heard(heard) if self.after_reply.is_none() && self.waiting.is_none() => {
+                if heard.text.trim().is_empty() {
+                    if !cx.is_playing() {
+                        cx.set_timer(now, self.node.timeout);
+                    }
+                    return Step::Stay;
+                }
+                cx.record_heard(heard, true);
+                self.turn(cx, heard.text.trim())
+            }
+            FlowEvent::SpeechFailed { reason } if self.after_reply.is_none() => {
+                cx.push(FlowAction::Note {
+                    kind: crate::dialogue::NOTE_SPEECH_FAILED,
+                    detail: reason.clone(),
+                });
+                self.speak_line(cx, Conversation::not_heard);
+                Step::Stay
+            }
+            FlowEvent::ShopChanged { ok } => {
+                let Some(turn) = self.waiting.take() else {
+                    return Step::Stay;
+                };
+                if *ok {
+                    self.speak(cx, turn.reply, turn.lang);
+                } else {
+                    // The reply promised a change that did not happen: no handoff or goodbye
+                    // follows it, the apology offers a person instead.
+                    self.after_reply = None;
+                    self.speak_line(cx, Conversation::action_failed);
+                }
+                Step::Stay
+            }
+            _ => Step::Stay,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::dialogue::FlowAction::{
+        self, ChangeShop, Conversed, Say, StopListening, StopPlayback,
+    };
+    use crate::dialogue::assistant::{Action, Knowledge, Outcome};
+    use crate::dialogue::testkit::{Sim, entered, hangup, listen};
+    use crate::dialogue::understand::intent::Classifier;
+    use crate::dialogue::{FlowEvent, Vars};
+    use crate::shop::{Shop, demo};
+
+    const FLOW: &str = r#"
+start = "assistant"
+[nodes.assistant]
+kind = "converse"
+intro = "Or press 1 for an order."
+speech = { end_silence_ms = 700 }
+keys = { "1" = "order", "0" = "agent" }
+handoff = "agent"
+skills = { returns = "returns-desk" }
+timeout_ms = 6000
+retries = 1
+next = "bye"
+on_failure = "menu"
+[nodes.order]
+kind = "hangup"
+cause = "flow.order"
+[nodes.menu]
+kind = "hangup"
+cause = "flow.menu"
+[nodes.agent]
+kind = "transfer"
+target = "queue:agents"
+on_failure = "assistant"
+[nodes.returns-desk]
+kind = "transfer"
+target = "queue:returns"
+[nodes.bye]
+kind = "hangup"
+cause = "flow.bye"
+"#;
+
+    /// A call from `caller` (a known customer's number, or none) with the demo shop.
+    fn call(caller: Option<&str>) -> Sim {
+        let vars: Vars = caller
+            .map(|c| [("caller".to_string(), c.to_string())].into())
+            .unwrap_or_default();
+        let mut sim = Sim::with_vars(FLOW, vars);
+        let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
+        let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
+        sim.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+        sim
+    }
+
+    /// The text of the one `Say` among `actions`, with whether it may be interrupted.
+    fn said(actions: &[FlowAction]) -> (String, bool, Option<String>) {
+        let says: Vec<_> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Say {
+                    text,
+                    interruptible,
+                    language,
+                    ..
+                } => Some((text.clone(), *interruptible, language.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(says.len(), 1, "{actions:?}");
+        says[0].clone()
+    }
+
+    fn turn_of(actions: &[FlowAction]) -> &crate::dialogue::Conversed {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                Conversed(c) => Some(c.as_ref()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no turn recorded: {actions:?}"))
+    }
+
+    #[test]
+    fn greets_a_known_caller_by_name_then_answers_about_their_order() {
+        let mut sim = call(Some("+15551230001"));
+        let start = sim.start();
+        assert_eq!(start[0], entered("assistant"));
+        assert_eq!(start[1], listen(None, 700));
+        let (greeting, interruptible, _) = said(&start);
+        assert!(greeting.starts_with("Hello Alice"), "{greeting}");
+        assert!(greeting.ends_with("Or press 1 for an order."), "{greeting}");
+        assert!(interruptible);
+
+        // The caller talks over the greeting: it stops, and the answer follows the turn.
+        assert_eq!(sim.speech_started(1000), [StopPlayback]);
+        let out = sim.heard(2500, "where is my order 10023", None, 0.9);
+        let turn = turn_of(&out);
+        assert_eq!(turn.said, "where is my order 10023");
+        assert_eq!(turn.turn.intent.to_string(), "order_status");
+        let (reply, ..) = said(&out);
+        assert!(
+            reply.contains("10023") && reply.contains("shipped"),
+            "{reply}"
+        );
+        assert_eq!(
+            sim.heard_log(),
+            [(
+                "assistant".to_string(),
+                "where is my order 10023".to_string(),
+                true
+            )]
+        );
+        // The reply ends, the caller waits: the no-input timer runs.
+        assert_eq!(sim.played(6000), []);
+        assert_eq!(sim.timeout_ms(), Some(12_000));
+        let report = sim.run.conversation().expect("a conversation");
+        assert_eq!((report.outcome, report.turns), (Outcome::Resolved, 1));
+    }
+
+    #[test]
+    fn keys_still_work_and_type_a_number_the_assistant_asked_for() {
+        let mut sim = call(None);
+        sim.start();
+        assert_eq!(
+            sim.digit(500, '1'),
+            [
+                StopPlayback,
+                StopListening,
+                entered("order"),
+                hangup("flow.order")
+            ]
+        );
+
+        let mut sim = call(None);
+        sim.start();
+        let out = sim.heard(2000, "what's the status of my order", None, 0.9);
+        assert!(said(&out).0.contains("order number"), "{out:?}");
+        // Digits now type the number; `0` is part of it, not the agent key.
+        let typed = sim.type_keys(3000, 300, "10023#");
+        let turn = turn_of(&typed);
+        assert_eq!(turn.said, "10023");
+        assert!(said(&typed).0.contains("10023"), "{typed:?}");
+    }
+
+    #[test]
+    fn a_number_typed_without_hash_is_taken_after_a_pause() {
+        let mut sim = call(None);
+        sim.start();
+        sim.heard(2000, "where is my order", None, 0.9);
+        sim.type_keys(3000, 300, "10023");
+        let out = sim.run_until(3000 + 1200 + 3000);
+        let actions: Vec<FlowAction> = out.into_iter().map(|(_, a)| a).collect();
+        assert_eq!(turn_of(&actions).said, "10023");
+    }
+
+    #[test]
+    fn a_handoff_says_why_then_connects_the_skills_queue_with_a_summary() {
+        let mut sim = call(Some("+15551230001"));
+        sim.start();
+        sim.heard(
+            2000,
+            "I want to return my order 10023, it arrived broken",
+            None,
+            0.9,
+        );
+        // Wherever the conversation went, "a person please" hands it over, to the queue for
+        // what the caller wanted.
+        let out = sim.heard(9000, "just let me talk to a real person", None, 0.9);
+        let (_, interruptible, _) = said(&out);
+        assert!(!interruptible, "a handoff is not cut short: {out:?}");
+        assert!(
+            out.iter().any(|a| matches!(
+                a,
+                FlowAction::Note {
+                    kind: "handoff",
+                    ..
+                }
+            )),
+            "{out:?}"
+        );
+        assert_eq!(sim.speech_started(9500), [], "the caller cannot stop it");
+        let next = sim.played(12_000);
+        assert_eq!(
+            next[..2],
+            [StopListening, entered("returns-desk")],
+            "{next:?}"
+        );
+        let summary = &sim.run.vars()["handoff_summary"];
+        assert!(summary.contains("return order 10023"), "{summary}");
+        let report = sim.run.conversation().expect("a conversation");
+        assert_eq!(report.outcome, Outcome::HandedOver);
+        assert_eq!(report.skill, Some("returns"));
+    }
+
+    fn open_order() -> String {
+        let shop = Shop::new(demo::data(demo::ANCHOR));
+        let open = shop
+            .data()
+            .orders
+            .iter()
+            .find(|o| o.status.before_shipping());
+        open.expect("the demo shop has an open order")
+            .number
+            .clone()
+    }
+
+    #[test]
+    fn a_change_waits_for_the_store_before_it_is_confirmed() {
+        let open = open_order();
+        let mut sim = call(None);
+        sim.start();
+        let out = sim.heard(2000, &format!("please cancel order {open}"), None, 0.9);
+        assert!(said(&out).0.contains("yes or no"), "{out:?}");
+        sim.played(5000);
+        let out = sim.heard(6000, "yes", None, 0.9);
+        assert!(
+            out.contains(&ChangeShop(Action::CancelOrder {
+                order: open.clone()
+            })),
+            "{out:?}"
+        );
+        assert!(!out.iter().any(|a| matches!(a, Say { .. })), "{out:?}");
+        let out = sim.event(6010, FlowEvent::ShopChanged { ok: true });
+        assert!(said(&out).0.contains(&open), "{out:?}");
+    }
+
+    #[test]
+    fn a_refused_change_is_an_apology_and_an_offer_of_a_person() {
+        let open = open_order();
+        let mut sim = call(None);
+        sim.start();
+        sim.heard(2000, &format!("cancel order {open}"), None, 0.9);
+        sim.heard(6000, "yes", None, 0.9);
+        let out = sim.event(6010, FlowEvent::ShopChanged { ok: false });
+        let (apology, ..) = said(&out);
+        assert!(
+            apology.contains("sorry") && apology.contains("person"),
+            "{apology}"
+        );
+        let out = sim.heard(9000, "yes", None, 0.9);
+        sim.played(12_000);
+        assert!(turn_of(&out).turn.transfer().is_some(), "{out:?}");
+    }
+
+    #[test]
+    fn silence_is_reminded_then_fails_over_to_the_menu() {
+        let mut sim = call(None);
+        sim.start();
+        sim.played(3000);
+        let out = sim.run_until(9000);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(matches!(&out[0], (9000, Say { text, .. }) if text.contains("still there")));
+        sim.played(12_000);
+        let out = sim.run_until(18_000);
+        let actions: Vec<FlowAction> = out.into_iter().map(|(_, a)| a).collect();
+        assert!(actions.contains(&entered("menu")), "{actions:?}");
+    }
+
+    #[test]
+    fn a_chinese_turn_is_answered_in_chinese_with_its_voice() {
+        let mut sim = call(None);
+        sim.start();
+        let out = sim.heard(2000, "我的订单10023到哪里了", None, 0.9);
+        let (reply, _, language) = said(&out);
+        assert_eq!(language.as_deref(), Some("zh"), "{reply}");
+        assert!(reply.contains("10023"), "{reply}");
+    }
+
+    #[test]
+    fn without_a_shop_the_call_fails_over_at_once() {
+        let mut sim = Sim::new(FLOW);
+        let out = sim.start();
+        assert!(out.contains(&entered("menu")), "{out:?}");
+        assert!(
+            out.iter().any(|a| matches!(
+                a,
+                FlowAction::Note {
+                    kind: "assistant_unavailable",
+                    ..
+                }
+            )),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn back_from_a_transfer_nobody_answered_the_conversation_goes_on() {
+        let mut sim = call(None);
+        sim.start();
+        sim.heard(2000, "I want to speak to a human", None, 0.9);
+        sim.played(4000);
+        let out = sim.event(
+            30_000,
+            FlowEvent::TransferEnded(crate::dialogue::TransferOutcome::NoAnswer),
+        );
+        assert!(out.contains(&entered("assistant")), "{out:?}");
+        assert!(said(&out).0.contains("anything else"), "{out:?}");
+    }
+}
