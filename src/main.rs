@@ -53,6 +53,14 @@ enum Command {
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
+    /// How the shop assistant did: bot resolution and handoff rates, top intents, sentiment.
+    Report {
+        #[command(flatten)]
+        args: kefu::cli::report::ReportArgs,
+        /// The data dir whose calls it reports on (default $KEFU_DATA_DIR, else ./data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// The voices kefu can speak with, and whether this machine has them.
     Voices {
         /// One JSON object per voice.
@@ -217,6 +225,10 @@ fn main() -> ExitCode {
                 command,
                 data_dir: dir,
             } => kefu::cli::shop::run(command, &data_dir(dir)).await,
+            Command::Report {
+                args,
+                data_dir: dir,
+            } => kefu::cli::report::run(args, &data_dir(dir)).await,
         }
     });
     match result {

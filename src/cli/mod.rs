@@ -4,6 +4,7 @@ pub mod calls;
 pub mod chat;
 pub mod eval;
 pub mod models;
+pub mod report;
 pub mod say;
 pub mod shop;
 pub mod transcribe;

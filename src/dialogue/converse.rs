@@ -30,6 +30,10 @@ use crate::shop::Lang;
 /// A pause that ends a number typed without `#`.
 const TYPING_PAUSE: Duration = Duration::from_secs(3);
 
+/// The variable a driver sets to `off` when it cannot recognise speech: the node then goes to
+/// `on_failure` at once, as a caller could only press keys.
+pub const VAR_SPEECH: &str = "speech";
+
 /// The `Note` kind of a handoff; detail is the summary for the agent.
 pub const NOTE_HANDOFF: &str = "handoff";
 
@@ -138,7 +142,7 @@ impl ConverseStep {
         let (Some((knowledge, today)), Some(conversation)) =
             (cx.desk.knowledge.clone(), cx.desk.conversation.as_mut())
         else {
-            return self.unavailable(cx);
+            return self.unavailable(cx, "no shop loaded for this call");
         };
         let turn = conversation.turn(&knowledge, said, today);
         cx.desk.turns += 1;
@@ -173,11 +177,11 @@ impl ConverseStep {
         Step::Stay
     }
 
-    /// The driver gave no shop: nothing to answer from.
-    fn unavailable(&self, cx: &mut Cx) -> Step {
+    /// The assistant cannot work on this call: `on_failure`, with the reason in the record.
+    fn unavailable(&self, cx: &mut Cx, why: &str) -> Step {
         cx.push(FlowAction::Note {
             kind: "assistant_unavailable",
-            detail: "no shop loaded for this call".into(),
+            detail: why.into(),
         });
         Step::goto_or(&self.node.on_failure, EndCause::NO_INPUT)
     }
@@ -229,8 +233,12 @@ impl NodeStep for ConverseStep {
         if let Some(to) = typed.chars().next().and_then(|k| self.node.keys.get(&k)) {
             return Step::Goto(to.clone());
         }
+        // Without speech recognition the caller could only be greeted, never heard: keys.
+        if cx.vars.get(VAR_SPEECH).is_some_and(|v| v == "off") {
+            return self.unavailable(cx, "no speech recognition (no model installed)");
+        }
         let Some((knowledge, _)) = cx.desk.knowledge.clone() else {
-            return self.unavailable(cx);
+            return self.unavailable(cx, "no shop loaded for this call");
         };
         cx.listen(hearing::request(&self.node.speech));
         if cx.desk.conversation.is_some() {
@@ -589,6 +597,18 @@ cause = "flow.bye"
             )),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn without_speech_recognition_the_keys_menu_takes_over() {
+        let vars: Vars = [("speech".to_string(), "off".to_string())].into();
+        let mut sim = Sim::with_vars(FLOW, vars);
+        let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
+        let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
+        sim.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+        let out = sim.start();
+        assert!(out.contains(&entered("menu")), "{out:?}");
+        assert!(!out.iter().any(|a| matches!(a, Say { .. })), "{out:?}");
     }
 
     #[test]

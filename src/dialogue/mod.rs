@@ -67,6 +67,6 @@ pub use action::{
     EndCause, FlowAction, FlowEvent, Heard, ListenRequest, NOTE_SPEECH_FAILED, TransferOutcome,
     Vars,
 };
-pub use converse::{ConverseReport, NOTE_HANDOFF};
+pub use converse::{ConverseReport, NOTE_HANDOFF, VAR_SPEECH};
 pub use hearing::HeardEntry;
 pub use run::{FlowRun, LOOP_LIMIT};

@@ -1,9 +1,13 @@
 //! Scripted calls to the demo hotline (`sip-config/flows/hotline.toml`) with exact instants.
+//!
+//! Most are the hotline as it runs without a speech model: the assistant hands over to the
+//! keys menu at once. The assistant's own turns are tested in `converse.rs`; the last test
+//! here is the hotline with it.
 
 use crate::config::flow::{PromptRef, TransferTarget};
 use crate::dialogue::FlowAction::{StartRecording, StopListening, StopPlayback};
 use crate::dialogue::testkit::{Sim, entered, hangup, listen, play, speech_failed_note};
-use crate::dialogue::{FlowAction, FlowEvent, TransferOutcome};
+use crate::dialogue::{FlowAction, FlowEvent, TransferOutcome, VAR_SPEECH};
 
 const HOTLINE: &str = include_str!("../../sip-config/flows/hotline.toml");
 
@@ -17,17 +21,36 @@ fn listen_order() -> FlowAction {
     listen(Some("order_number"), 1000)
 }
 
+/// The hotline on a server without a speech model.
+fn keys_hotline() -> Sim {
+    Sim::with_vars(
+        HOTLINE,
+        [(VAR_SPEECH.to_string(), "off".to_string())].into(),
+    )
+}
+
+/// After the greeting: the assistant, which cannot hear this caller, then the menu.
+fn to_the_menu() -> Vec<FlowAction> {
+    vec![
+        entered("assistant"),
+        FlowAction::Note {
+            kind: "assistant_unavailable",
+            detail: "no speech recognition (no model installed)".into(),
+        },
+        entered("menu"),
+        listen_menu(),
+        play(&["main-menu"], true),
+    ]
+}
+
 /// Answered at t=0; the greeting ends at 2.5 s and the menu prompt starts, listening.
 fn at_the_menu() -> Sim {
-    let mut sim = Sim::new(HOTLINE);
+    let mut sim = keys_hotline();
     assert_eq!(
         sim.start(),
         [entered("greeting"), play(&["greeting"], true)]
     );
-    assert_eq!(
-        sim.played(2500),
-        [entered("menu"), listen_menu(), play(&["main-menu"], true)]
-    );
+    assert_eq!(sim.played(2500), to_the_menu());
     sim
 }
 
@@ -98,6 +121,7 @@ fn order_number_is_collected_read_back_and_back_to_the_menu() {
         path(&sim),
         [
             "greeting",
+            "assistant",
             "menu",
             "order",
             "order-readback",
@@ -160,13 +184,13 @@ fn returns_policy_then_the_menu_again() {
 
 #[test]
 fn a_key_during_the_greeting_goes_straight_to_its_option() {
-    let mut sim = Sim::new(HOTLINE);
+    let mut sim = keys_hotline();
     sim.start();
     assert_eq!(
         sim.digit(1000, '2'),
         [
             StopPlayback,
-            entered("menu"),
+            entered("assistant"),
             entered("returns"),
             play(&["returns-policy"], true)
         ]
@@ -212,6 +236,7 @@ fn busy_agents_lead_to_a_message_and_goodbye() {
         path(&sim),
         [
             "greeting",
+            "assistant",
             "menu",
             "agent",
             "message",
@@ -366,14 +391,11 @@ fn misheard_twice_the_menu_takes_keys_and_the_prompt_still_plays_again() {
 
 #[test]
 fn speech_during_the_greeting_is_not_heard() {
-    let mut sim = Sim::new(HOTLINE);
+    let mut sim = keys_hotline();
     sim.start();
     assert_eq!(sim.speech_started(800), []);
     assert_eq!(sim.heard(1500, "returns", Some("returns"), 0.9), []);
-    assert_eq!(
-        sim.played(2500),
-        [entered("menu"), listen_menu(), play(&["main-menu"], true)]
-    );
+    assert_eq!(sim.played(2500), to_the_menu());
     assert!(sim.run.heard().is_empty());
 }
 
@@ -409,4 +431,35 @@ fn a_failed_recognition_of_the_order_number_asks_again() {
             )
         ]
     );
+}
+
+#[test]
+fn with_speech_the_assistant_answers_after_the_greeting_and_keys_still_work() {
+    use std::sync::Arc;
+
+    use crate::dialogue::assistant::Knowledge;
+    use crate::dialogue::understand::intent::Classifier;
+    use crate::shop::{Shop, demo};
+
+    let mut sim = Sim::new(HOTLINE);
+    let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
+    let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
+    sim.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+    sim.start();
+    let out = sim.played(2500);
+    assert_eq!(out[..2], [entered("assistant"), listen(None, 700)]);
+    assert!(
+        matches!(&out[2], FlowAction::Say { text, .. } if text.contains("press 1 for an order")),
+        "{out:?}"
+    );
+    let out = sim.say(3000, 5000, "where is my order 10023", None, 0.9);
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, FlowAction::Say { text, .. } if text.contains("shipped"))),
+        "{out:?}"
+    );
+    sim.played(9000);
+    // The menu's keys: 0 is a person.
+    let out = sim.digit(10_000, '0');
+    assert_eq!(out[..2], [StopListening, entered("agent")], "{out:?}");
 }

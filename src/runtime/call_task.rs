@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::call::leg::{Leg, LegMedia};
 use crate::call::{Call, CallOutput, CallSettings, LegId};
-use crate::dialogue::{Conversed, FlowRun, TransferOutcome};
+use crate::dialogue::{Conversed, FlowRun, TransferOutcome, VAR_SPEECH};
 use crate::media::codec::CodecKind;
 use crate::rtp::rtcp::NtpTimestamp;
 use crate::runtime::asr::{Decoding, Turn};
@@ -256,7 +256,12 @@ async fn run_inbound(
     let leg = new_leg(&answer.negotiated, codec, jitter_packets)
         .map_err(|e| format!("media.codec: {e}"))?;
     // The caller's number lets the assistant recognise a customer.
-    let vars = [("caller".to_owned(), uri_user(&info.from))].into();
+    let speech = if shared.asr.is_some() { "on" } else { "off" };
+    let vars = [
+        ("caller".to_owned(), uri_user(&info.from)),
+        (VAR_SPEECH.to_owned(), speech.to_owned()),
+    ]
+    .into();
     let mut run = FlowRun::new(flow.clone(), vars);
     let mut shop = shared.shop.subscribe();
     let (knowledge, today) = shop.borrow_and_update().clone();
