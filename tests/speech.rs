@@ -109,7 +109,7 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
         .iter()
         .filter_map(|v| v.as_str())
         .collect();
-    assert_eq!(path, ["hotline", "greeting", "assistant"], "{record:#}");
+    assert_eq!(path, ["greeting", "assistant"], "{record:#}");
     assert_eq!(record["end_cause"], "caller.hangup");
 
     // What the caller heard, decoded here and read back by whisper.
@@ -135,8 +135,10 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
     );
     let heard: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let text = heard["text"].as_str().expect("text").to_lowercase();
+    // "U P S" may come back as "UPS" or "U.P.S.".
+    let letters: String = text.chars().filter(char::is_ascii_alphanumeric).collect();
     assert!(
-        text.contains("shipped") && text.contains("ups"),
+        text.contains("shipped") && letters.contains("withups") && letters.contains("10023"),
         "the caller heard {text:?}"
     );
 

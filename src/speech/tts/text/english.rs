@@ -199,7 +199,7 @@ fn single(core: &str) -> String {
     if let Some(said) = symbol(core) {
         return said.to_owned();
     }
-    let rules: [fn(&str) -> Option<String>; 14] = [
+    let rules: [fn(&str) -> Option<String>; 15] = [
         address,
         |c| parse_amount(c).map(|a| amount(&a)),
         percent,
@@ -219,6 +219,7 @@ fn single(core: &str) -> String {
         per,
         |c| parse_number(c).map(|n| plain(&n)),
         code,
+        initialism,
     ];
     rules
         .iter()
@@ -810,6 +811,13 @@ fn per(core: &str) -> Option<String> {
 /// Product codes and tracking numbers, letters and digits mixed: spelled, hyphens dropped
 /// ("AB-1234" → "A B one two three four"). Lower-case words joined to numbers by hyphens
 /// ("24-hour", "3rd-party") are read as words instead.
+/// Two to five capitals are letters to spell: flite reads "UPS" as "ups" and "DHL" as a word.
+fn initialism(core: &str) -> Option<String> {
+    let n = core.len();
+    let capitals = core.bytes().all(|b| b.is_ascii_uppercase());
+    ((2..=5).contains(&n) && capitals && core != "OK").then(|| spell(core))
+}
+
 fn code(core: &str) -> Option<String> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/');
     let has_letter = core.bytes().any(|b| b.is_ascii_alphabetic());
@@ -1100,6 +1108,16 @@ mod tests {
         assert_eq!(year(2005), "two thousand five");
         assert_eq!(year(1900), "nineteen hundred");
         assert_eq!(year(2000), "two thousand");
+    }
+
+    #[test]
+    fn initialisms_are_spelled() {
+        check(&[
+            ("It is on its way with UPS.", "It is on its way with U P S."),
+            ("Shipped by DHL, not USPS", "Shipped by D H L, not U S P S"),
+            ("OK, I see it.", "OK, I see it."),
+            ("A Kettle", "A Kettle"),
+        ]);
     }
 
     #[test]
