@@ -135,6 +135,9 @@ enum Phase {
     Flow,
     /// Ringing an agent; the caller hears what the flow played (announce) then silence.
     Transferring,
+    /// The agent answered and hears the flow's brief (the assistant's summary) alone; the
+    /// caller hears silence until it ends.
+    Briefing,
     /// Caller and agent talk through kefu.
     Bridged,
     /// Hangup decided; nothing more is sent.
@@ -185,6 +188,14 @@ struct EarlyDecode {
     result: Option<Result<Recognition, String>>,
 }
 
+/// The brief said to an agent before the caller is put through.
+struct Briefing {
+    speech: SpeechId,
+    audio: Playback,
+    /// Synthesis is over: once `audio` has played, the call is bridged.
+    synthesised: bool,
+}
+
 pub struct Call {
     caller: Leg,
     agent: Option<Leg>,
@@ -200,6 +211,10 @@ pub struct Call {
     playing: Playing,
     /// A transfer waiting for its announcement to finish.
     pending_transfer: Option<(TransferTarget, Duration, bool)>,
+    /// What to say to the agent of the transfer under way when they answer.
+    brief: Option<String>,
+    /// The brief being said to the agent who answered.
+    briefing: Option<Briefing>,
     /// Set while a `record` node is capturing the caller's message.
     message: Option<Message>,
     media_timeout: Duration,
@@ -249,6 +264,8 @@ impl Call {
             record: settings.record,
             playing: Playing::Nothing,
             pending_transfer: None,
+            brief: None,
+            briefing: None,
             message: None,
             media_timeout: settings.media_timeout,
             speech: settings.speech,
@@ -312,17 +329,36 @@ impl Call {
         self.caller.update_remote(remote);
     }
 
-    /// The agent answered: bridge from the next tick.
+    /// The agent answered: brief them if the flow has something to say, then bridge.
     pub fn agent_connected(&mut self, now: Instant, agent: Leg) {
         self.agent = Some(agent);
         self.playback.stop();
-        self.phase = Phase::Bridged;
-        self.event("transfer", "connected".into());
         let _ = now;
+        let Some(text) = self.brief.take() else {
+            self.phase = Phase::Bridged;
+            self.event("transfer", "connected".into());
+            return;
+        };
+        self.last_speech += 1;
+        let speech = self.last_speech;
+        self.briefing = Some(Briefing {
+            speech,
+            audio: Playback::new(),
+            synthesised: false,
+        });
+        self.phase = Phase::Briefing;
+        self.event("transfer", format!("briefing the agent: {text}"));
+        self.outputs.push_back(CallOutput::Speak {
+            speech,
+            text,
+            voice: None,
+            language: self.language.clone(),
+        });
     }
 
     /// The agent did not answer, was busy, or could not be reached: back to the flow.
     pub fn transfer_failed(&mut self, now: Instant, outcome: TransferOutcome) {
+        self.brief = None;
         self.event("transfer", format!("failed: {outcome:?}"));
         self.phase = Phase::Flow;
         self.flow.handle(now, FlowEvent::TransferEnded(outcome));
@@ -332,6 +368,7 @@ impl Call {
     /// The agent hung up: the flow decides what follows (usually goodbye).
     pub fn agent_hung_up(&mut self, now: Instant) {
         self.agent = None;
+        self.briefing = None;
         self.event("transfer", "agent hung up".into());
         self.phase = Phase::Flow;
         self.flow
@@ -404,6 +441,10 @@ impl Call {
 
     /// A rendered piece (16 kHz) of synthesised reply `speech`: queued behind what plays.
     pub fn speech_audio(&mut self, now: Instant, speech: SpeechId, samples: &[i16]) {
+        if let Some(briefing) = self.briefing.as_mut().filter(|b| b.speech == speech) {
+            briefing.audio.enqueue(Prompt::from_samples(samples));
+            return;
+        }
         let Some(synthesis) = self.utterance.as_mut().and_then(|u| u.speech.as_mut()) else {
             return;
         };
@@ -419,6 +460,13 @@ impl Call {
     /// Synthesis of `speech` is over; with an error, the reason goes to the timeline (a reply
     /// that could not be spoken is never silence without a record of why).
     pub fn speech_done(&mut self, speech: SpeechId, result: Result<(), String>) {
+        if let Some(briefing) = self.briefing.as_mut().filter(|b| b.speech == speech) {
+            briefing.synthesised = true;
+            if let Err(reason) = result {
+                self.event("tts_failed", reason);
+            }
+            return;
+        }
         let Some(synthesis) = self.utterance.as_mut().and_then(|u| u.speech.as_mut()) else {
             return;
         };
@@ -578,6 +626,10 @@ impl Call {
                 self.transmit(LegId::Agent, to);
                 from_agent
             }
+            Phase::Briefing => {
+                self.brief_agent(now);
+                Frame::SILENCE
+            }
             _ => self.next_spoken_frame(now),
         };
         self.barge.played(spoken.rms());
@@ -695,6 +747,24 @@ impl Call {
                     None => {}
                 }
             }
+        }
+    }
+
+    /// One frame of the brief to the agent (what the agent says meanwhile is not passed on);
+    /// bridges the call once it has all played.
+    fn brief_agent(&mut self, now: Instant) {
+        let (Some(agent), Some(briefing)) = (self.agent.as_mut(), self.briefing.as_mut()) else {
+            return;
+        };
+        let _ = agent.pull_frame(now);
+        let frame = briefing.audio.next_frame();
+        let done = frame.is_none() && briefing.synthesised;
+        let to = agent.push_frame(now, &frame.unwrap_or(Frame::SILENCE), &mut self.scratch);
+        self.transmit(LegId::Agent, to);
+        if done {
+            self.briefing = None;
+            self.phase = Phase::Bridged;
+            self.event("transfer", "connected".into());
         }
     }
 
@@ -875,9 +945,11 @@ impl Call {
                     target,
                     timeout_ms,
                     announce,
+                    brief,
                     refer,
                 } => {
                     self.phase = Phase::Transferring;
+                    self.brief = brief;
                     let timeout = Duration::from_millis(u64::from(timeout_ms));
                     if announce.is_empty() {
                         self.ring(target, timeout, refer);

@@ -492,6 +492,101 @@ fn a_transfer_rings_only_after_its_announcement() {
     assert_eq!(rang, 2200, "rung when the 1 s announcement has played");
 }
 
+const BRIEF_FLOW: &str = r#"
+start = "why"
+[nodes.why]
+kind = "set"
+vars = { handoff_summary = "Caller wants to return order 10023." }
+next = "menu"
+[nodes.menu]
+kind = "menu"
+prompt = "menu"
+options = { "0" = "agent" }
+timeout_ms = 60000
+[nodes.agent]
+kind = "transfer"
+target = "queue:agents"
+brief = "{handoff_summary}"
+"#;
+
+#[test]
+fn the_agent_hears_the_brief_alone_before_the_caller_is_put_through() {
+    let t0 = Instant::now();
+    let mut c = call_with(t0, BRIEF_FLOW, false);
+    let out = run(&mut c, t0, 0, 400, Some((200, 0)));
+    assert!(
+        out.iter()
+            .any(|(_, o)| matches!(o, CallOutput::Transfer { .. })),
+        "rung at once (no announcement)"
+    );
+    let agent_media = LegMedia {
+        codec: CodecKind::Pcmu,
+        payload_type: 0,
+        telephone_event: None,
+        remote: "127.0.0.1:41000".parse().expect("addr"),
+        rtcp_mux: false,
+    };
+    let ntp = NtpTimestamp::from_unix(Duration::from_secs(1));
+    let agent = Leg::new(agent_media, t0, ntp, 3, 9).expect("agent leg");
+    let answered = t0 + Duration::from_millis(400);
+    c.agent_connected(answered, agent);
+    let out = drain(&mut c);
+    let (speech, text) = out
+        .iter()
+        .find_map(|o| match o {
+            CallOutput::Speak { speech, text, .. } => Some((*speech, text.clone())),
+            _ => None,
+        })
+        .expect("the brief is synthesised");
+    assert_eq!(text, "Caller wants to return order 10023.");
+    // 0.4 s of speech for the agent.
+    let loud: Vec<i16> = (0..6400)
+        .map(|i| if (i / 8) % 2 == 0 { 8000 } else { -8000 })
+        .collect();
+    c.speech_audio(answered, speech, &loud);
+    c.speech_done(speech, Ok(()));
+    let out = run(&mut c, t0, 400, 1000, None);
+    let agent_packets = out
+        .iter()
+        .filter(|(_, o)| {
+            matches!(
+                o,
+                CallOutput::Transmit {
+                    leg: LegId::Agent,
+                    rtcp: false,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(
+        agent_packets >= 20,
+        "the agent hears the brief: {agent_packets} packets"
+    );
+    let to_caller: Vec<&Frame> = out
+        .iter()
+        .filter_map(|(ms, o)| match o {
+            CallOutput::Record { other, .. } if *ms < 800 => Some(other),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        to_caller.iter().all(|f| f.rms() == 0.0),
+        "the caller hears silence meanwhile"
+    );
+    let connected = out
+        .iter()
+        .find_map(|(ms, o)| {
+            matches!(o, CallOutput::Event { kind: "transfer", detail } if detail == "connected")
+                .then_some(*ms)
+        })
+        .expect("bridged after the brief");
+    assert!(
+        (800..=860).contains(&connected),
+        "connected at {connected} ms"
+    );
+}
+
 const SAY_FLOW: &str = r#"
 start = "reply"
 [nodes.reply]

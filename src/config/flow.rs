@@ -431,6 +431,9 @@ pub struct TransferNode {
     pub timeout: Duration,
     /// Played to the caller before ringing (may be empty).
     pub announce: Vec<PromptItem>,
+    /// Said to the agent when they answer, before the caller is connected: the assistant's
+    /// summary is `{handoff_summary}`. Nothing is said when it renders empty.
+    pub brief: Option<Template>,
     /// Busy, no answer or unreachable; none hangs up with `flow.transfer_failed`.
     pub on_failure: Option<NodeName>,
     /// After the agent side hangs up; none hangs up with `flow.transfer_ended`.
@@ -962,6 +965,7 @@ cause = "flow.done"
                 target: TransferTarget::Agent("alice".to_string()),
                 timeout: Duration::from_millis(20000),
                 announce: vec![prompt("hold")],
+                brief: None,
                 on_failure: Some(name("voicemail")),
                 next: Some(name("bye")),
                 refer: false,

@@ -96,11 +96,13 @@ pub enum FlowAction {
     Note { kind: &'static str, detail: String },
     /// Play `announce` to the caller, then ring `target` for up to `timeout_ms` and bridge the
     /// call if answered (or, with `refer`, ask the caller's side to call `target` itself);
-    /// report `TransferEnded` once that is over.
+    /// report `TransferEnded` once that is over. `brief` is said to the agent alone when they
+    /// answer, before the caller is connected.
     Transfer {
         target: TransferTarget,
         timeout_ms: u32,
         announce: Vec<PromptRef>,
+        brief: Option<String>,
         refer: bool,
     },
     /// The shop assistant answered a caller's turn: for the call record and the live view.

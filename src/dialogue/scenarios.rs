@@ -63,6 +63,8 @@ fn transfer() -> FlowAction {
         target: TransferTarget::Queue("agents".to_string()),
         timeout_ms: 30_000,
         announce: vec![PromptRef::new("connecting").expect("valid")],
+        // Keys only: no summary, nothing said to the agent.
+        brief: None,
         refer: false,
     }
 }
@@ -462,4 +464,17 @@ fn with_speech_the_assistant_answers_after_the_greeting_and_keys_still_work() {
     // The menu's keys: 0 is a person.
     let out = sim.digit(10_000, '0');
     assert_eq!(out[..2], [StopListening, entered("agent")], "{out:?}");
+
+    // Asked for, a person hears the assistant's summary before the caller is connected.
+    let out = sim.event(40_000, FlowEvent::TransferEnded(TransferOutcome::NoAnswer));
+    assert!(out.contains(&entered("assistant")), "{out:?}");
+    sim.played(42_000);
+    sim.say(43_000, 45_000, "this is useless, get me a human", None, 0.9);
+    let out = sim.played(48_000);
+    let brief = out.iter().find_map(|a| match a {
+        FlowAction::Transfer { brief, .. } => brief.clone(),
+        _ => None,
+    });
+    let brief = brief.unwrap_or_else(|| panic!("a brief for the agent: {out:?}"));
+    assert!(brief.contains("order 10023"), "{brief}");
 }

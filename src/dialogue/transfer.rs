@@ -29,6 +29,12 @@ impl NodeStep for TransferStep {
             // At most an hour (checked at load), so it fits.
             timeout_ms: u32::try_from(self.node.timeout.as_millis()).unwrap_or(u32::MAX),
             announce,
+            brief: self
+                .node
+                .brief
+                .as_ref()
+                .map(|t| t.render(&cx.vars))
+                .filter(|b| !b.trim().is_empty()),
             refer: self.node.refer,
         });
         Step::Stay
@@ -88,6 +94,7 @@ cause = "flow.after"
                     target: TransferTarget::Queue("agents".to_string()),
                     timeout_ms: 20_000,
                     announce: vec![prompt("hold"), prompt("digit-4"), prompt("digit-2")],
+                    brief: None,
                     refer: false,
                 }
             ]

@@ -468,6 +468,16 @@ impl NodeSpec for ListenSpec {
     }
 }
 
+/// A text with `{var}`s; a mistake is pointed at inside the string.
+fn template(node: &NodeName, field: &str, text: Spanned<String>) -> Result<Template, Problem> {
+    let span = text.span();
+    Template::parse(text.get_ref()).map_err(|(at, reason)| {
+        // The span covers the quotes: offsets inside the text start one byte later.
+        let at = span.start + 1 + at;
+        Problem::at(at..at + 1, format!("node \"{node}\" {field}: {reason}"))
+    })
+}
+
 /// A table of keys to nodes (a menu's `options`, a converse node's `keys`).
 fn key_options(
     node: &NodeName,
@@ -533,16 +543,10 @@ impl NodeSpec for ConverseSpec {
                 ),
             ));
         }
-        let intro = match self.intro {
-            None => None,
-            Some(text) => {
-                let span = text.span();
-                Some(Template::parse(text.get_ref()).map_err(|(at, reason)| {
-                    let at = span.start + 1 + at;
-                    Problem::at(at..at + 1, format!("node \"{node}\" intro: {reason}"))
-                })?)
-            }
-        };
+        let intro = self
+            .intro
+            .map(|text| template(node, "intro", text))
+            .transpose()?;
         if let Some(voice) = &self.voice
             && voice.get_ref().trim().is_empty()
         {
@@ -640,6 +644,7 @@ struct TransferSpec {
     target: Spanned<String>,
     timeout_ms: Option<Millis>,
     announce: Option<Prompts>,
+    brief: Option<Spanned<String>>,
     on_failure: Option<Spanned<NodeName>>,
     next: Option<Spanned<NodeName>>,
     refer: Option<bool>,
@@ -653,6 +658,10 @@ impl NodeSpec for TransferSpec {
             target,
             timeout: Millis::or(self.timeout_ms, 30_000),
             announce: Prompts::or_empty(self.announce),
+            brief: self
+                .brief
+                .map(|text| template(node, "brief", text))
+                .transpose()?,
             on_failure: links.add_opt("on_failure", self.on_failure),
             next: links.add_opt("next", self.next),
             refer: self.refer.unwrap_or(false),
@@ -881,6 +890,37 @@ mod tests {
         parse_hotline(text)
             .expect_err("the text is a broken flow")
             .to_string()
+    }
+
+    /// A converse node with `extra` on line 7.
+    fn converse(extra: &str) -> String {
+        format!(
+            "start = \"a\"\n[nodes.a]\nkind = \"converse\"\nspeech = {{ end_silence_ms = 700 }}\nhandoff = \"p\"\nkeys = {{ \"0\" = \"p\" }}\n{extra}\n[nodes.p]\nkind = \"transfer\"\ntarget = \"queue:agents\"\n"
+        )
+    }
+
+    #[test]
+    fn converse_nodes_name_what_is_wrong() {
+        parse_hotline(&converse("intro = \"Press 0 for a person.\"")).expect("a good node");
+        assert_eq!(
+            message(&converse("skills = { billing = \"p\" }")),
+            "sip-config/flows/hotline.toml:7: node \"a\": unknown skill \"billing\" (one of orders, returns, collectibles, sales, general)"
+        );
+        assert_eq!(
+            message(&converse("skills = { returns = \"nowhere\" }")),
+            "sip-config/flows/hotline.toml:7: node \"a\" skill \"returns\" goes to unknown node \"nowhere\""
+        );
+        let grammar = converse("").replace("end_silence_ms = 700", "grammar = \"yes_no\"");
+        assert!(
+            message(&grammar).contains("the assistant reads free speech"),
+            "{}",
+            message(&grammar)
+        );
+        assert!(
+            message(&converse("intro = \"Hello {name\"")).contains("node \"a\" intro"),
+            "{}",
+            message(&converse("intro = \"Hello {name\""))
+        );
     }
 
     #[test]
