@@ -461,20 +461,30 @@ fn with_speech_the_assistant_answers_after_the_greeting_and_keys_still_work() {
         "{out:?}"
     );
     sim.played(9000);
-    // The menu's keys: 0 is a person.
-    let out = sim.digit(10_000, '0');
-    assert_eq!(out[..2], [StopListening, entered("agent")], "{out:?}");
 
-    // Asked for, a person hears the assistant's summary before the caller is connected.
-    let out = sim.event(40_000, FlowEvent::TransferEnded(TransferOutcome::NoAnswer));
-    assert!(out.contains(&entered("assistant")), "{out:?}");
-    sim.played(42_000);
-    sim.say(43_000, 45_000, "this is useless, get me a human", None, 0.9);
-    let out = sim.played(48_000);
+    // Asked for, a person hears the assistant's summary before the caller is put through.
+    sim.say(10_000, 12_000, "this is useless, get me a human", None, 0.9);
+    let out = sim.played(15_000);
+    assert!(out.contains(&entered("agent")), "{out:?}");
     let brief = out.iter().find_map(|a| match a {
         FlowAction::Transfer { brief, .. } => brief.clone(),
         _ => None,
     });
     let brief = brief.unwrap_or_else(|| panic!("a brief for the agent: {out:?}"));
     assert!(brief.contains("order 10023"), "{brief}");
+
+    // The menu's keys work while the assistant talks: 0 is a person, without a summary.
+    let mut sim = Sim::new(HOTLINE);
+    let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
+    let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
+    sim.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+    sim.start();
+    sim.played(2500);
+    let out = sim.digit(3000, '0');
+    assert_eq!(
+        out[..3],
+        [StopPlayback, StopListening, entered("agent")],
+        "{out:?}"
+    );
+    assert!(out.contains(&transfer()), "{out:?}");
 }
