@@ -15,8 +15,9 @@
 //!                     sentence by sentence off the call task) ─► encode ─► RTP out; recorder tap
 //! store/ keeps call records (SQLite via sqlx); api/ serves them (gRPC, gRPC-web, /metrics).
 //! shop/ is the merchant's data (orders, shipments, returns, FAQ, collectibles; imports and the
-//! demo shop); dialogue/understand and dialogue/assistant answer a caller's turn from it
-//! (`kefu chat` drives the same assistant by text).
+//! demo shop); dialogue/understand and dialogue/assistant answer a caller's turn from it, on a
+//! call through the flow's `converse` node (runtime/shop keeps every call's copy of the shop
+//! fresh, and makes the changes it decides), and by text in `kefu chat`.
 //! ```
 //!
 //! ## Run loop and time model

@@ -14,10 +14,10 @@
 //! next = "menu"
 //! ```
 //!
-//! Kinds: `play`, `say`, `menu`, `collect`, `listen`, `set`, `branch`, `transfer`, `record`, `hangup`.
-//! Every field is described on the typed struct of its kind below. `menu` and `collect` also take
-//! the caller's speech when given a `speech = { grammar = "..." }` table ([`SpeechInput`]);
-//! `listen` always does. `dialogue::FlowRun` runs a parsed flow; this module only reads and
+//! Kinds: `play`, `say`, `menu`, `collect`, `listen`, `converse`, `set`, `branch`, `transfer`,
+//! `record`, `hangup`. Every field is described on the typed struct of its kind below. `menu` and
+//! `collect` also take the caller's speech when given a `speech = { grammar = "..." }` table
+//! ([`SpeechInput`]); `listen` and `converse` (the shop assistant) always do. `dialogue::FlowRun` runs a parsed flow; this module only reads and
 //! checks it. To add a kind, see `dialogue` (the module doc).
 
 mod parse;
