@@ -111,6 +111,7 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
         .collect();
     assert_eq!(path, ["greeting", "assistant"], "{record:#}");
     assert_eq!(record["end_cause"], "caller.hangup");
+    assert_eq!(record["intents"], serde_json::json!(["order_status"]));
 
     // What the caller heard, decoded here and read back by whisper.
     let wav = fixtures.path().join("heard.wav");

@@ -137,6 +137,9 @@ pub fn call_detail(call: &CallRecord, tz: &TimeZone) -> String {
     if let Some(recording) = &call.recording {
         fields.push(("recording", recording.clone()));
     }
+    if !call.intents.is_empty() {
+        fields.push(("intents", call.intents.join(", ")));
+    }
     let width = fields.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (name, value) in &fields {
@@ -323,6 +326,7 @@ mod tests {
                 },
             ],
             transcript: vec![],
+            intents: vec![],
         }
     }
 
@@ -344,6 +348,7 @@ mod tests {
             node: "local".into(),
             events: Vec::new(),
             transcript: vec![],
+            intents: vec![],
         }
     }
 

@@ -8,7 +8,7 @@ use sqlx::{FromRow, SqliteConnection};
 
 use super::database::Store;
 use super::error::StoreError;
-use super::record::{CallEvent, CallRecord, Direction, transcript_of};
+use super::record::{CallEvent, CallRecord, Direction, intents_of, transcript_of};
 use super::timestamp::format_timestamp;
 
 /// Which calls [`Store::list_calls`] returns, newest first.
@@ -254,6 +254,7 @@ impl CallRow {
             recording: self.recording,
             node: self.node,
             transcript: transcript_of(&events),
+            intents: intents_of(&events),
             events,
         })
     }

@@ -61,6 +61,8 @@ pub struct CallRecord {
     /// What the caller said, turn by turn, from the `speech` events: text, the grammar's
     /// interpretation, confidence, and the turn's times in ms since the answer.
     pub transcript: Vec<serde_json::Value>,
+    /// The intent of each turn the caller had with the shop assistant, in order.
+    pub intents: Vec<String>,
 }
 
 /// One timestamped entry in a call's timeline (`answered`, `digit`, `node`, `transfer`, ...).
@@ -110,6 +112,16 @@ pub fn transcript_of(events: &[CallEvent]) -> Vec<serde_json::Value> {
         .iter()
         .filter(|e| e.kind == event_kind::SPEECH)
         .filter_map(|e| serde_json::from_str(&e.detail).ok())
+        .collect()
+}
+
+/// The intents of a timeline's `turn` entries.
+pub fn intents_of(events: &[CallEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e.kind == event_kind::TURN)
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).ok())
+        .filter_map(|turn| turn["intent"].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -177,6 +189,7 @@ mod tests {
                 },
             ],
             transcript: vec![],
+            intents: vec![],
         }
     }
 
@@ -211,6 +224,25 @@ mod tests {
         let timeline = live.timeline();
         assert_eq!(timeline.len(), 1);
         assert_eq!(timeline[0].kind, event_kind::STARTED);
+    }
+
+    #[test]
+    fn intents_come_from_the_turns_in_order() {
+        let event = |kind: &str, detail: &str| CallEvent {
+            at: "2026-11-21T09:00:01.000Z".into(),
+            kind: kind.into(),
+            detail: detail.into(),
+        };
+        let events = [
+            event(
+                "turn",
+                r#"{"said":"where is it","intent":"shipping_status"}"#,
+            ),
+            event("node", "assistant"),
+            event("turn", "not json"),
+            event("turn", r#"{"said":"a person","intent":"human_agent"}"#),
+        ];
+        assert_eq!(intents_of(&events), ["shipping_status", "human_agent"]);
     }
 
     #[test]
