@@ -264,6 +264,7 @@ async fn run_inbound(
     .into();
     let mut run = FlowRun::new(flow.clone(), vars);
     let mut shop = shared.shop.subscribe();
+    let mut shop_open = true;
     let (knowledge, today) = shop.borrow_and_update().clone();
     run.set_knowledge(knowledge, today);
     let media_timeout = Duration::from_secs(shared.config.server.rtp.media_timeout_s);
@@ -357,12 +358,14 @@ async fn run_inbound(
                     call.transfer_failed(Instant::now(), TransferOutcome::Failed(why));
                 }
             }
-            r = shop.changed() => {
-                if r.is_ok() {
+            r = shop.changed(), if shop_open => match r {
+                Ok(()) => {
                     let (knowledge, today) = shop.borrow_and_update().clone();
                     call.set_knowledge(knowledge, today);
                 }
-            }
+                // The feed is gone: the call keeps the shop it has.
+                Err(_) => shop_open = false,
+            },
             r = async { changing.as_mut().expect("guarded by is_some").await }, if changing.is_some() => {
                 changing = None;
                 let ok = r.unwrap_or(false);
@@ -739,7 +742,6 @@ pub fn new_leg(
     )
 }
 
-/// Writes a call's timeline in order, off the media loop.
 /// What the writer task stores for a call, in order.
 enum Write {
     /// A timeline entry (`digit` and `node` also update the call's columns).
@@ -765,6 +767,7 @@ fn turn_row(c: &Conversed) -> TurnRow {
     }
 }
 
+/// Writes a call's timeline in order, off the media loop.
 async fn write_events(
     store: crate::store::Store,
     id: String,
