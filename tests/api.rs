@@ -20,7 +20,7 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn grpc_lists_watches_and_hangs_up_a_live_call() {
     let kefu = Kefu::start();
-    let peer = RtpPeer::bind();
+    let mut peer = RtpPeer::bind();
     let url = format!("http://{}", kefu.http);
     runtime().block_on(async {
         let mut client = CallsClient::connect(url).await.expect("gRPC connects");
@@ -44,6 +44,13 @@ fn grpc_lists_watches_and_hangs_up_a_live_call() {
             kinds.push(e.kind);
         }
         assert_eq!(kinds[0], "started");
+        // "answered" is published before the call's media loop runs: wait for its first
+        // packet, or a quick hang-up may beat it on a busy machine (and no RTP is counted).
+        assert!(
+            peer.wait_first_packet(Duration::from_secs(10)),
+            "no RTP from kefu\n{}",
+            kefu.log_text()
+        );
 
         let live = client
             .list_calls(ListCallsRequest {

@@ -164,6 +164,7 @@ impl Flow {
         self.nodes.values().any(|node| {
             matches!(&node.kind, NodeKind::Say(s) if s.voice.is_none())
                 || matches!(&node.kind, NodeKind::Converse(c) if c.voice.is_none())
+                || matches!(&node.kind, NodeKind::Transfer(t) if t.brief.is_some())
                 || node
                     .kind
                     .prompt_items()
