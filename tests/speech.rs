@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Kefu, RtpPeer, newest_call, say_ulaw, sipp, speech_model};
+use support::{Kefu, RtpPeer, newest_call, say_ulaw, sipp, speech_model, write_ulaw_wav};
 
 /// µ-law silence (0xFF is the code for 0).
 const SILENCE: [u8; 160] = [0xff; 160];
@@ -154,21 +154,6 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
     assert_eq!(report["conversations"], 1, "{report:#}");
     assert_eq!(report["resolved"], 1, "{report:#}");
     assert_eq!(report["top_intents"][0][0], "order_status", "{report:#}");
-}
-
-/// 8 kHz mono WAV of µ-law bytes, decoded independently of kefu's codec.
-fn write_ulaw_wav(path: &Path, ulaw: &[u8]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 8000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("wav");
-    for &u in ulaw {
-        w.write_sample(support::ulaw_to_linear(u)).expect("sample");
-    }
-    w.finalize().expect("wav written");
 }
 
 #[test]

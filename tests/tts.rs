@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use support::{
     RtpPeer, SPEECH_RMS, background_call, newest_call, payload_rms, say_ulaw, speech_model,
-    start_with_flow, trim_ulaw,
+    start_with_flow, trim_ulaw, write_ulaw_wav,
 };
 
 const SILENCE: [u8; 160] = [0xff; 160];
@@ -39,21 +39,6 @@ fn kefu_cli(args: &[&str], data: &Path) -> std::process::Output {
         .env("KEFU_DATA_DIR", data)
         .output()
         .expect("run kefu")
-}
-
-/// 8 kHz mono WAV of µ-law bytes, decoded independently of kefu's codec.
-fn write_ulaw_wav(path: &Path, ulaw: &[u8]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 8000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("wav");
-    for &u in ulaw {
-        w.write_sample(support::ulaw_to_linear(u)).expect("sample");
-    }
-    w.finalize().expect("wav written");
 }
 
 #[test]

@@ -691,3 +691,18 @@ pub fn ulaw_rms(packets: &[&Received]) -> f64 {
     }
     if n == 0 { 0.0 } else { (sum / n as f64).sqrt() }
 }
+
+/// 8 kHz mono WAV of µ-law bytes, decoded independently of kefu's codec.
+pub fn write_ulaw_wav(path: &Path, ulaw: &[u8]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("wav");
+    for &u in ulaw {
+        w.write_sample(ulaw_to_linear(u)).expect("sample");
+    }
+    w.finalize().expect("wav written");
+}
