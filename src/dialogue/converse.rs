@@ -314,14 +314,11 @@ impl NodeStep for ConverseStep {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use crate::dialogue::FlowAction::{
         self, ChangeShop, Conversed, Say, StopListening, StopPlayback,
     };
-    use crate::dialogue::assistant::{Action, Knowledge, Outcome};
+    use crate::dialogue::assistant::{Action, Outcome};
     use crate::dialogue::testkit::{Sim, entered, hangup, listen};
-    use crate::dialogue::understand::intent::Classifier;
     use crate::dialogue::{FlowEvent, Vars};
     use crate::shop::{Shop, demo};
 
@@ -362,9 +359,7 @@ cause = "flow.bye"
             .map(|c| [("caller".to_string(), c.to_string())].into())
             .unwrap_or_default();
         let mut sim = Sim::with_vars(FLOW, vars);
-        let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
-        let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
-        sim.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+        sim.with_demo_shop();
         sim
     }
 
@@ -603,9 +598,7 @@ cause = "flow.bye"
     fn without_speech_recognition_the_keys_menu_takes_over() {
         let vars: Vars = [("speech".to_string(), "off".to_string())].into();
         let mut sim = Sim::with_vars(FLOW, vars);
-        let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
-        let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
-        sim.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+        sim.with_demo_shop();
         let out = sim.start();
         assert!(out.contains(&entered("menu")), "{out:?}");
         assert!(!out.iter().any(|a| matches!(a, Say { .. })), "{out:?}");

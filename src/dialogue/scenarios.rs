@@ -437,16 +437,8 @@ fn a_failed_recognition_of_the_order_number_asks_again() {
 
 #[test]
 fn with_speech_the_assistant_answers_after_the_greeting_and_keys_still_work() {
-    use std::sync::Arc;
-
-    use crate::dialogue::assistant::Knowledge;
-    use crate::dialogue::understand::intent::Classifier;
-    use crate::shop::{Shop, demo};
-
     let mut sim = Sim::new(HOTLINE);
-    let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
-    let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
-    sim.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+    sim.with_demo_shop();
     sim.start();
     let out = sim.played(2500);
     assert_eq!(out[..2], [entered("assistant"), listen(None, 700)]);
@@ -475,9 +467,7 @@ fn with_speech_the_assistant_answers_after_the_greeting_and_keys_still_work() {
 
     // The menu's keys work while the assistant talks: 0 is a person, without a summary.
     let mut sim = Sim::new(HOTLINE);
-    let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
-    let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
-    sim.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+    sim.with_demo_shop();
     sim.start();
     sim.played(2500);
     let out = sim.digit(3000, '0');

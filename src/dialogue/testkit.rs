@@ -28,6 +28,16 @@ impl Sim {
         }
     }
 
+    /// Gives the run the demo shop, dated at its anchor day, for `converse` nodes.
+    pub(crate) fn with_demo_shop(&mut self) {
+        use crate::dialogue::assistant::Knowledge;
+        use crate::dialogue::understand::intent::Classifier;
+        use crate::shop::{Shop, demo};
+        let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
+        let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
+        self.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+    }
+
     pub(crate) fn at(&self, ms: u64) -> Instant {
         self.t0 + Duration::from_millis(ms)
     }
