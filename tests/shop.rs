@@ -140,3 +140,113 @@ fn chat_is_scriptable_one_json_object_per_turn_and_changes_the_store() {
         .unwrap();
     assert_eq!(order["status"], "cancelled");
 }
+
+/// A merchant's order system on loopback: order 77001 and customer +15559990000 (Zoe) exist,
+/// everything else is 404.
+fn merchant_api() -> String {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let records = r#"{
+        "customers": [{"id": "L9", "name": "Zoe", "phone": "+15559990000", "language": "en"}],
+        "orders": [{"number": "77001", "customer_id": "L9", "status": "shipped",
+                    "placed_at": "2026-11-02", "total": "25.00", "currency": "USD",
+                    "address": "1 Main St", "items": [{"sku": "KET-BLUE", "quantity": 1}]}],
+        "shipments": [{"order_number": "77001", "carrier": "UPS",
+                       "tracking_number": "1Z999", "status": "in_transit"}]
+    }"#;
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split(' ').nth(1).unwrap_or("");
+            let (status, body) = match path {
+                "/orders/77001" | "/customers?phone=%2B15559990000" => ("200 OK", records),
+                _ => ("404 Not Found", ""),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn chat_looks_up_what_the_shop_lacks_in_the_merchants_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kefu.toml");
+    let write_config = |base: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[merchant]\norder_url = \"{base}/orders/{{order}}\"\ncustomer_url = \"{base}/customers?phone={{phone}}\"\ntimeout_ms = 1000\n"
+            ),
+        )
+        .unwrap();
+    };
+    write_config(&merchant_api());
+    let config_arg = config.to_str().unwrap();
+    let (ok, out, err) = kefu(
+        dir.path(),
+        &["chat", "--config", config_arg],
+        "where is order 77001\nand order 12345\n",
+    );
+    assert!(ok, "{err}");
+    let replies: Vec<&str> = out.lines().collect();
+    assert!(
+        replies[0].contains("77001") && replies[0].contains("shipped"),
+        "{out}"
+    );
+    assert!(replies[1].contains("can't find order 12345"), "{out}");
+
+    // The caller is recognised by their number from the merchant's customers.
+    let (ok, out, err) = kefu(
+        dir.path(),
+        &[
+            "chat",
+            "--json",
+            "--config",
+            config_arg,
+            "--from",
+            "+15559990000",
+        ],
+        "where is my order\n",
+    );
+    assert!(ok, "{err}");
+    let turn: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(turn["reply"].as_str().unwrap().contains("Kettle"), "{turn}");
+
+    // The system does not answer: an apology, a handoff, and the failure named on stderr.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    write_config(&base);
+    let (ok, out, err) = kefu(
+        dir.path(),
+        &["chat", "--json", "--config", config_arg],
+        "where is order 77001\n",
+    );
+    assert!(ok, "{err}");
+    let turn: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(
+        turn["reply"].as_str().unwrap().contains("order system"),
+        "{turn}"
+    );
+    assert!(
+        turn["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["type"] == "transfer" && a["summary"].as_str().unwrap().contains("77001")),
+        "{turn}"
+    );
+    assert!(err.contains(&format!("{base}/orders/77001")), "{err}");
+}

@@ -88,6 +88,9 @@ pub enum CallOutput {
     Conversed(Box<Conversed>),
     /// Make this change to the shop, then answer with [`Call::shop_changed`].
     ChangeShop(assistant::Action),
+    /// Fetch these records from the merchant's system and lay them over the call's knowledge
+    /// (`set_knowledge`), then answer with [`Call::looked_up`].
+    LookUp(assistant::Lookup),
     /// End the agent leg (BYE to the agent).
     DropAgent,
     /// End the call with this stable end cause (BYE to the caller).
@@ -384,6 +387,12 @@ impl Call {
     /// The runtime made (or failed to make) the last `ChangeShop`.
     pub fn shop_changed(&mut self, now: Instant, ok: bool) {
         self.flow.handle(now, FlowEvent::ShopChanged { ok });
+        self.drain_flow(now);
+    }
+
+    /// The runtime fetched (or failed to fetch) the records of the last `LookUp`.
+    pub fn looked_up(&mut self, now: Instant, ok: bool) {
+        self.flow.handle(now, FlowEvent::LookedUp { ok });
         self.drain_flow(now);
     }
 
@@ -988,6 +997,7 @@ impl Call {
                 FlowAction::ChangeShop(change) => {
                     self.outputs.push_back(CallOutput::ChangeShop(change));
                 }
+                FlowAction::LookUp(lookup) => self.outputs.push_back(CallOutput::LookUp(lookup)),
                 FlowAction::Hangup { cause } => self.hang_up(&cause),
             }
         }

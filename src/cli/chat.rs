@@ -4,15 +4,19 @@
 //! It uses the data directory's shop (the demo shop on a new one), carries out what the
 //! assistant decides (a cancelled order, a new return) in that database like a call would, and
 //! reloads the shop when another process imports into it, so FAQ changes reach the next turn.
+//! With a `[merchant]` section in kefu.toml it looks orders and the caller up in the
+//! merchant's live system as a call does.
 
 use std::io::{BufRead, IsTerminal};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::json;
 
 use super::print_line;
+use crate::config::Config;
 use crate::dialogue::assistant::{Conversation, Turn};
+use crate::runtime::server::merchant_api;
 use crate::runtime::shop::LiveShop;
 use crate::shop::Lang;
 
@@ -30,14 +34,23 @@ pub struct ChatArgs {
     /// One JSON object per turn: {"reply", "intent", "slots", "actions", "sentiment"}.
     #[arg(long)]
     pub json: bool,
+    /// kefu.toml, for its `[merchant]` section (default: sip-config/kefu.toml if present).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 pub async fn run(args: ChatArgs, data_dir: &Path) -> anyhow::Result<()> {
     let today = jiff::Zoned::now().date();
-    let mut shop = LiveShop::open(data_dir, today)
+    let config = Config::server_only(args.config.as_deref())?;
+    let mut shop = LiveShop::open(data_dir, today, merchant_api(&config.merchant))
         .await
         .context("opening the shop")?;
     let lang = Lang::parse(&args.lang).unwrap_or(Lang::En);
+    if let Some(lookup) = shop.knowledge.lookup_caller(args.from.as_deref())
+        && let Err(e) = shop.look_up(lookup).await
+    {
+        eprintln!("kefu chat: the caller could not be looked up: {e}");
+    }
     let mut conversation = Conversation::new(&shop.knowledge, lang, args.from.as_deref());
     let stdin = std::io::stdin();
     if stdin.is_terminal() && !args.json {
@@ -54,7 +67,16 @@ pub async fn run(args: ChatArgs, data_dir: &Path) -> anyhow::Result<()> {
             continue;
         }
         shop.refresh().await?;
-        let turn = conversation.turn(&shop.knowledge, said, today);
+        let turn = match shop.knowledge.lookup_for(said) {
+            Some(lookup) => match shop.look_up(lookup).await {
+                Ok(()) => conversation.turn(&shop.knowledge, said, today),
+                Err(e) => {
+                    eprintln!("kefu chat: {e}");
+                    conversation.turn_without_records(&shop.knowledge, said, today)
+                }
+            },
+            None => conversation.turn(&shop.knowledge, said, today),
+        };
         let mut reply = turn.reply.clone();
         if !shop.apply(&turn, today).await {
             reply = conversation.action_failed();

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 pub use dialplan::Dialplan;
 pub use flow::Flow;
-pub use server::ServerConfig;
+pub use server::{MerchantSection, ServerConfig};
 pub use voices::VoiceBook;
 
 use crate::speech::grammar::{GrammarError, GrammarSet};
@@ -130,6 +130,22 @@ impl Config {
             s.rtp.ports = ports.clone();
         }
         Ok(config)
+    }
+
+    /// kefu.toml alone (for tools that need no flows): `file`, else sip-config/kefu.toml when
+    /// it exists, else the embedded one.
+    pub fn server_only(file: Option<&Path>) -> Result<ServerConfig, ConfigError> {
+        let default = Path::new("sip-config/kefu.toml");
+        match file.or(default.is_file().then_some(default)) {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+                    file: file.to_owned(),
+                    source,
+                })?;
+                ServerConfig::parse(&text, file)
+            }
+            None => ServerConfig::parse(EMBEDDED_SERVER, default),
+        }
     }
 
     /// kefu.toml at `file`, with dialplan.toml and flows/ beside it and prompts in

@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub queues: Vec<Queue>,
     /// Outbound SIP trunks (the dialer and SIP-URI transfers use them).
     pub trunks: Vec<Trunk>,
+    /// The merchant's live system, asked for orders and customers the local shop lacks.
+    pub merchant: MerchantSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -157,6 +159,34 @@ impl Default for SpeechSection {
     }
 }
 
+/// The merchant's order system over HTTP JSON (see `shop::merchant`). Off unless a URL is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MerchantSection {
+    /// GET for one order, `{order}` filled in, e.g. `https://shop.example/api/orders/{order}`.
+    pub order_url: Option<String>,
+    /// GET for a customer and their orders by phone, `{phone}` filled in.
+    pub customer_url: Option<String>,
+    /// Whole-request limit; past it the caller hears an apology and is offered a person.
+    pub timeout_ms: u64,
+    /// How long an answer (found or not found) is reused; 0 asks every time.
+    pub cache_s: u64,
+    /// Sent with every request, e.g. `{ Authorization = "Bearer ..." }`.
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for MerchantSection {
+    fn default() -> Self {
+        MerchantSection {
+            order_url: None,
+            customer_url: None,
+            timeout_ms: 2000,
+            cache_s: 60,
+            headers: Default::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsSection {
@@ -223,6 +253,27 @@ impl ServerConfig {
                 speech.complete_silence_ms
             )));
         }
+        let merchant = &config.merchant;
+        for (field, url, key) in [
+            ("order_url", &merchant.order_url, "{order}"),
+            ("customer_url", &merchant.customer_url, "{phone}"),
+        ] {
+            if let Some(url) = url
+                && (!url.contains(key) || !url.starts_with("http"))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{}: [merchant] {field} {url:?} must be an http(s) URL with {key} in it",
+                    path.display()
+                )));
+            }
+        }
+        if !(100..=10_000).contains(&merchant.timeout_ms) {
+            return Err(ConfigError::Invalid(format!(
+                "{}: [merchant] timeout_ms {} is out of range (100 to 10000)",
+                path.display(),
+                merchant.timeout_ms
+            )));
+        }
         for q in &config.queues {
             for a in &q.agents {
                 if !config.agents.iter().any(|acc| &acc.name == a) {
@@ -284,6 +335,25 @@ mod tests {
         let e = ServerConfig::parse("[speech]\ncomplete_silence_ms = 20\n", Path::new("k.toml"))
             .unwrap_err();
         assert!(e.to_string().contains("complete_silence_ms 20"), "{e}");
+    }
+
+    #[test]
+    fn merchant_urls_need_their_placeholder() {
+        let ok = ServerConfig::parse(
+            "[merchant]\norder_url = \"http://127.0.0.1:9/o/{order}\"\n",
+            Path::new("k.toml"),
+        )
+        .expect("valid");
+        assert!(ok.merchant.order_url.is_some());
+        let e = ServerConfig::parse(
+            "[merchant]\ncustomer_url = \"http://x/c?phone=\"\n",
+            Path::new("k.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("{phone}"), "{e}");
+        let e =
+            ServerConfig::parse("[merchant]\ntimeout_ms = 5\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("timeout_ms 5"), "{e}");
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub enum FlowEvent {
     SpeechFailed { reason: String },
     /// The last `ChangeShop` is done (`ok`) or failed (the store refused it).
     ShopChanged { ok: bool },
+    /// The last `LookUp` is answered (`ok`: the records, if the merchant has them, are in the
+    /// knowledge given with `set_knowledge`) or failed (the merchant's system did not answer).
+    LookedUp { ok: bool },
     /// The instant from `poll_timeout()` has been reached.
     Tick,
 }
@@ -110,6 +113,9 @@ pub enum FlowAction {
     /// Change the shop as the assistant decided (cancel an order, book a return), then report
     /// `ShopChanged`. The assistant's reply waits for it.
     ChangeShop(assistant::Action),
+    /// Fetch these records from the merchant's live system and lay them over the call's
+    /// knowledge, then report `LookedUp`. The greeting or turn that needs them waits for it.
+    LookUp(assistant::Lookup),
     /// End the call (stopping whatever plays or records). The flow is finished.
     Hangup { cause: EndCause },
 }

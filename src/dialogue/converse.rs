@@ -30,12 +30,19 @@ use crate::shop::Lang;
 /// A pause that ends a number typed without `#`.
 const TYPING_PAUSE: Duration = Duration::from_secs(3);
 
+/// How long a lookup may take before the node stops waiting for the driver (whose own
+/// timeout, `[merchant] timeout_ms`, is at most 10 s) and treats it as failed.
+const LOOKUP_PATIENCE: Duration = Duration::from_secs(12);
+
 /// The variable a driver sets to `off` when it cannot recognise speech: the node then goes to
 /// `on_failure` at once, as a caller could only press keys.
 pub const VAR_SPEECH: &str = "speech";
 
 /// The `Note` kind of a handoff; detail is the summary for the agent.
 pub const NOTE_HANDOFF: &str = "handoff";
+
+/// The `Note` kind of a lookup the merchant's system did not answer.
+pub const NOTE_LOOKUP_FAILED: &str = "lookup_failed";
 
 /// The assistant's side of one call: what it knows (given by the driver) and the conversation.
 #[derive(Default)]
@@ -87,6 +94,12 @@ pub struct ConverseReport {
     pub turns: u32,
 }
 
+/// What a lookup in the merchant's system was for.
+enum AfterLookup {
+    Greeting,
+    Turn(String),
+}
+
 pub(crate) struct ConverseStep {
     node: ConverseNode,
     lang: Lang,
@@ -96,6 +109,8 @@ pub(crate) struct ConverseStep {
     silences: u32,
     /// A turn whose reply waits for the driver's `ShopChanged`.
     waiting: Option<Turn>,
+    /// What waits for the driver's `LookedUp`.
+    looking_up: Option<AfterLookup>,
     /// Where to go once the reply now playing has been said (a person, goodbye).
     after_reply: Option<Step>,
 }
@@ -108,6 +123,7 @@ impl ConverseStep {
             typed: String::new(),
             silences: 0,
             waiting: None,
+            looking_up: None,
             after_reply: None,
         }
     }
@@ -134,17 +150,38 @@ impl ConverseStep {
         self.speak(cx, text, lang);
     }
 
-    /// One turn of the caller, spoken or typed.
-    fn turn(&mut self, cx: &mut Cx, said: &str) -> Step {
+    /// One turn of the caller, spoken or typed: first the records it needs from the
+    /// merchant's system, if the shop lacks them.
+    fn turn(&mut self, now: Instant, cx: &mut Cx, said: &str) -> Step {
         self.silences = 0;
         self.typed.clear();
         cx.clear_timer();
+        let Some((knowledge, _)) = &cx.desk.knowledge else {
+            return self.unavailable(cx, "no shop loaded for this call");
+        };
+        if let Some(lookup) = knowledge.lookup_for(said) {
+            cx.stop_playback();
+            cx.push(FlowAction::LookUp(lookup));
+            cx.set_timer(now, LOOKUP_PATIENCE);
+            self.looking_up = Some(AfterLookup::Turn(said.to_owned()));
+            return Step::Stay;
+        }
+        self.answer(cx, said, true)
+    }
+
+    /// Answers a turn; `records` is false when the merchant's system failed to give the
+    /// records it needs.
+    fn answer(&mut self, cx: &mut Cx, said: &str, records: bool) -> Step {
         let (Some((knowledge, today)), Some(conversation)) =
             (cx.desk.knowledge.clone(), cx.desk.conversation.as_mut())
         else {
             return self.unavailable(cx, "no shop loaded for this call");
         };
-        let turn = conversation.turn(&knowledge, said, today);
+        let turn = if records {
+            conversation.turn(&knowledge, said, today)
+        } else {
+            conversation.turn_without_records(&knowledge, said, today)
+        };
         cx.desk.turns += 1;
         cx.push(FlowAction::Conversed(Box::new(Conversed {
             said: said.to_owned(),
@@ -195,7 +232,7 @@ impl ConverseStep {
         if asks_number || !self.typed.is_empty() {
             if key == '#' {
                 let typed = std::mem::take(&mut self.typed);
-                return self.turn(cx, &typed);
+                return self.turn(now, cx, &typed);
             }
             if key.is_ascii_digit() {
                 cx.stop_playback();
@@ -213,10 +250,13 @@ impl ConverseStep {
         }
     }
 
-    fn silence(&mut self, cx: &mut Cx) -> Step {
+    fn silence(&mut self, now: Instant, cx: &mut Cx) -> Step {
+        if self.looking_up.is_some() {
+            return self.looked_up(cx, false);
+        }
         if !self.typed.is_empty() {
             let typed = std::mem::take(&mut self.typed);
-            return self.turn(cx, &typed);
+            return self.turn(now, cx, &typed);
         }
         self.silences += 1;
         if self.silences > self.node.retries {
@@ -225,10 +265,44 @@ impl ConverseStep {
         self.speak_line(cx, Conversation::still_there);
         Step::Stay
     }
+
+    /// The greeting or turn that waited for a lookup goes on. A failed caller lookup only
+    /// costs the greeting its name; a failed order lookup is apologised for and handed over.
+    fn looked_up(&mut self, cx: &mut Cx, ok: bool) -> Step {
+        cx.clear_timer();
+        if !ok {
+            cx.push(FlowAction::Note {
+                kind: NOTE_LOOKUP_FAILED,
+                detail: "the merchant's system did not answer".into(),
+            });
+        }
+        match self.looking_up.take() {
+            Some(AfterLookup::Greeting) => self.greet(cx),
+            Some(AfterLookup::Turn(said)) => self.answer(cx, &said, ok),
+            None => Step::Stay,
+        }
+    }
+
+    /// The first words of the conversation: the caller's name if their number is known.
+    fn greet(&mut self, cx: &mut Cx) -> Step {
+        let Some((knowledge, _)) = cx.desk.knowledge.clone() else {
+            return self.unavailable(cx, "no shop loaded for this call");
+        };
+        let caller = cx.vars.get("caller").cloned();
+        let mut conversation = Conversation::new(&knowledge, self.lang, caller.as_deref());
+        let mut text = conversation.greeting(&knowledge);
+        if let Some(intro) = &self.node.intro {
+            text.push(' ');
+            text.push_str(&intro.render(&cx.vars));
+        }
+        cx.desk.conversation = Some(conversation);
+        self.speak(cx, text, self.lang);
+        Step::Stay
+    }
 }
 
 impl NodeStep for ConverseStep {
-    fn enter(&mut self, _now: Instant, cx: &mut Cx) -> Step {
+    fn enter(&mut self, now: Instant, cx: &mut Cx) -> Step {
         let typed = cx.take_typeahead();
         if let Some(to) = typed.chars().next().and_then(|k| self.node.keys.get(&k)) {
             return Step::Goto(to.clone());
@@ -245,16 +319,13 @@ impl NodeStep for ConverseStep {
             self.speak_line(cx, Conversation::anything_else);
             return Step::Stay;
         }
-        let caller = cx.vars.get("caller").cloned();
-        let mut conversation = Conversation::new(&knowledge, self.lang, caller.as_deref());
-        let mut text = conversation.greeting(&knowledge);
-        if let Some(intro) = &self.node.intro {
-            text.push(' ');
-            text.push_str(&intro.render(&cx.vars));
+        if let Some(lookup) = knowledge.lookup_caller(cx.vars.get("caller").map(String::as_str)) {
+            cx.push(FlowAction::LookUp(lookup));
+            cx.set_timer(now, LOOKUP_PATIENCE);
+            self.looking_up = Some(AfterLookup::Greeting);
+            return Step::Stay;
         }
-        cx.desk.conversation = Some(conversation);
-        self.speak(cx, text, self.lang);
-        Step::Stay
+        self.greet(cx)
     }
 
     fn handle(&mut self, now: Instant, event: &FlowEvent, cx: &mut Cx) -> Step {
@@ -268,14 +339,21 @@ impl NodeStep for ConverseStep {
                 }
                 Step::Stay
             }
-            FlowEvent::Digit(key) if self.after_reply.is_none() => self.key(now, cx, *key),
-            FlowEvent::Tick => self.silence(cx),
+            FlowEvent::Digit(key) if self.after_reply.is_none() && self.looking_up.is_none() => {
+                self.key(now, cx, *key)
+            }
+            FlowEvent::Tick => self.silence(now, cx),
+            FlowEvent::LookedUp { ok } if self.looking_up.is_some() => self.looked_up(cx, *ok),
             FlowEvent::SpeechStarted if self.after_reply.is_none() => {
                 cx.stop_playback();
                 cx.clear_timer();
                 Step::Stay
             }
-            FlowEvent::Heard(heard) if self.after_reply.is_none() && self.waiting.is_none() => {
+            FlowEvent::Heard(heard)
+                if self.after_reply.is_none()
+                    && self.waiting.is_none()
+                    && self.looking_up.is_none() =>
+            {
                 if heard.text.trim().is_empty() {
                     if !cx.is_playing() {
                         cx.set_timer(now, self.node.timeout);
@@ -283,7 +361,7 @@ impl NodeStep for ConverseStep {
                     return Step::Stay;
                 }
                 cx.record_heard(heard, true);
-                self.turn(cx, heard.text.trim())
+                self.turn(now, cx, heard.text.trim())
             }
             FlowEvent::SpeechFailed { reason } if self.after_reply.is_none() => {
                 cx.push(FlowAction::Note {
@@ -314,13 +392,16 @@ impl NodeStep for ConverseStep {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use super::{NOTE_HANDOFF, NOTE_LOOKUP_FAILED};
     use crate::dialogue::FlowAction::{
-        self, ChangeShop, Conversed, Say, StopListening, StopPlayback,
+        self, ChangeShop, Conversed, LookUp, Say, StopListening, StopPlayback,
     };
-    use crate::dialogue::assistant::{Action, Outcome};
-    use crate::dialogue::testkit::{Sim, entered, hangup, listen};
+    use crate::dialogue::assistant::{Action, Knowledge, Lookup, Lookups, Outcome};
+    use crate::dialogue::testkit::{Sim, demo_knowledge, entered, hangup, listen};
     use crate::dialogue::{FlowEvent, Vars};
-    use crate::shop::{Shop, demo};
+    use crate::shop::{Shop, ShopData, demo, merchant};
 
     const FLOW: &str = r#"
 start = "assistant"
@@ -602,6 +683,130 @@ cause = "flow.bye"
         let out = sim.start();
         assert!(out.contains(&entered("menu")), "{out:?}");
         assert!(!out.iter().any(|a| matches!(a, Say { .. })), "{out:?}");
+    }
+
+    /// A call whose shop may look orders and callers up in the merchant's system.
+    fn live_call(caller: Option<&str>) -> (Sim, Arc<Knowledge>) {
+        let mut sim = call(caller);
+        let mut knowledge = demo_knowledge();
+        knowledge.lookups = Lookups {
+            orders: true,
+            customers: true,
+        };
+        let knowledge = sim.with_knowledge(knowledge);
+        (sim, knowledge)
+    }
+
+    /// What the merchant's system holds that the local shop does not.
+    fn merchant_records() -> ShopData {
+        merchant::records(
+            r#"{
+            "customers": [{"id": "L9", "name": "Zoe", "phone": "+15559990000", "language": "en"}],
+            "orders": [{"number": "77001", "customer_id": "L9", "status": "shipped",
+                        "placed_at": "2026-11-02", "total": "25.00", "currency": "USD",
+                        "address": "1 Main St", "items": [{"sku": "KET-BLUE", "quantity": 1}]}],
+            "shipments": [{"order_number": "77001", "carrier": "UPS",
+                           "tracking_number": "1Z999", "status": "in_transit"}]
+        }"#,
+        )
+        .expect("valid records")
+    }
+
+    fn notes(actions: &[FlowAction], kind: &str) -> usize {
+        actions
+            .iter()
+            .filter(|a| matches!(a, FlowAction::Note { kind: k, .. } if *k == kind))
+            .count()
+    }
+
+    #[test]
+    fn an_order_the_shop_lacks_is_looked_up_before_the_turn_is_answered() {
+        let (mut sim, knowledge) = live_call(None);
+        sim.start();
+        // A number the shop holds needs no lookup.
+        let out = sim.heard(2000, "where is order 10023", None, 0.9);
+        assert!(said(&out).0.contains("10023"), "{out:?}");
+
+        let out = sim.heard(8000, "and where is order 77001", None, 0.9);
+        assert_eq!(
+            out,
+            [
+                StopPlayback,
+                LookUp(Lookup {
+                    orders: vec!["77001".into()],
+                    phone: None
+                })
+            ]
+        );
+        // The caller waits in silence; what they say meanwhile is not a new turn.
+        assert_eq!(sim.heard(8500, "hello?", None, 0.9), []);
+        sim.with_knowledge(knowledge.with_records(&merchant_records()));
+        let out = sim.event(9000, FlowEvent::LookedUp { ok: true });
+        let (reply, interruptible, _) = said(&out);
+        assert!(
+            reply.contains("77001") && reply.contains("shipped"),
+            "{reply}"
+        );
+        assert!(interruptible);
+        assert_eq!(turn_of(&out).said, "and where is order 77001");
+    }
+
+    #[test]
+    fn a_lookup_that_fails_is_an_apology_and_a_handoff_never_a_hang() {
+        for answer in [Some(false), None] {
+            let (mut sim, _) = live_call(None);
+            sim.start();
+            sim.heard(2000, "where is my order 77001", None, 0.9);
+            let out = match answer {
+                Some(ok) => sim.event(3000, FlowEvent::LookedUp { ok }),
+                // The driver never answers: the node stops waiting on its own.
+                None => {
+                    let out = sim.run_until(2000 + 12_000);
+                    out.into_iter().map(|(_, a)| a).collect()
+                }
+            };
+            let (apology, interruptible, _) = said(&out);
+            assert!(
+                apology.contains("order system") && apology.contains("colleague"),
+                "{apology}"
+            );
+            assert!(!interruptible, "{out:?}");
+            assert_eq!(notes(&out, NOTE_LOOKUP_FAILED), 1, "{out:?}");
+            assert_eq!(notes(&out, NOTE_HANDOFF), 1, "{out:?}");
+            let summary = &sim.run.vars()["handoff_summary"];
+            assert!(
+                summary.contains("order 77001") && summary.contains("did not answer"),
+                "{summary}"
+            );
+            let next = sim.played(20_000);
+            assert_eq!(next[..2], [StopListening, entered("agent")], "{next:?}");
+        }
+    }
+
+    #[test]
+    fn a_caller_the_shop_does_not_know_is_looked_up_before_the_greeting() {
+        let (mut sim, knowledge) = live_call(Some("sip:+15559990000@10.0.0.1"));
+        let out = sim.start();
+        assert!(
+            out.contains(&LookUp(Lookup {
+                orders: vec![],
+                phone: Some("sip:+15559990000@10.0.0.1".into())
+            })),
+            "{out:?}"
+        );
+        assert!(!out.iter().any(|a| matches!(a, Say { .. })), "{out:?}");
+        sim.with_knowledge(knowledge.with_records(&merchant_records()));
+        let out = sim.event(600, FlowEvent::LookedUp { ok: true });
+        assert!(said(&out).0.starts_with("Hello Zoe"), "{out:?}");
+        // Their order is the one the assistant offers.
+        let out = sim.heard(3000, "where is my order", None, 0.9);
+        assert!(said(&out).0.contains("Kettle"), "{out:?}");
+
+        // Unanswered, the greeting goes on without a name.
+        let (mut sim, _) = live_call(Some("+15559990000"));
+        sim.start();
+        let out = sim.event(600, FlowEvent::LookedUp { ok: false });
+        assert!(said(&out).0.starts_with("Hello."), "{out:?}");
     }
 
     #[test]

@@ -5,9 +5,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::flow::{NodeName, PromptRef, parse_flow};
+use crate::dialogue::assistant::Knowledge;
+use crate::dialogue::understand::intent::Classifier;
 use crate::dialogue::{
     EndCause, FlowAction, FlowEvent, FlowRun, Heard, ListenRequest, NOTE_SPEECH_FAILED, Vars,
 };
+use crate::shop::{Shop, demo};
+
+/// The demo shop's knowledge, as a server would load it.
+pub(crate) fn demo_knowledge() -> Knowledge {
+    let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
+    Knowledge::new(shop, Arc::new(Classifier::shipped()))
+}
 
 pub(crate) struct Sim {
     pub(crate) run: FlowRun,
@@ -30,12 +39,14 @@ impl Sim {
 
     /// Gives the run the demo shop, dated at its anchor day, for `converse` nodes.
     pub(crate) fn with_demo_shop(&mut self) {
-        use crate::dialogue::assistant::Knowledge;
-        use crate::dialogue::understand::intent::Classifier;
-        use crate::shop::{Shop, demo};
-        let shop = Arc::new(Shop::new(demo::data(demo::ANCHOR)));
-        let knowledge = Knowledge::new(shop, Arc::new(Classifier::shipped()));
-        self.run.set_knowledge(Arc::new(knowledge), demo::ANCHOR);
+        self.with_knowledge(demo_knowledge());
+    }
+
+    /// Gives the run this knowledge, dated at the demo shop's anchor day.
+    pub(crate) fn with_knowledge(&mut self, knowledge: Knowledge) -> Arc<Knowledge> {
+        let knowledge = Arc::new(knowledge);
+        self.run.set_knowledge(knowledge.clone(), demo::ANCHOR);
+        knowledge
     }
 
     pub(crate) fn at(&self, ms: u64) -> Instant {

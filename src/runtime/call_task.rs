@@ -24,6 +24,8 @@ use crate::runtime::server::Shared;
 use crate::runtime::shop;
 use crate::runtime::speaker::{self, Piece, Speaking};
 use crate::runtime::transfer::{self, AgentConnection};
+use crate::shop::ShopData;
+use crate::shop::merchant::ApiError;
 use crate::sip::request::{InviteInfo, dtmf_relay_digit, refer_progress};
 use crate::sip::sdp::{self, AudioCodecSpec, LocalMedia, Negotiated, SdpError, SessionDescription};
 use crate::speech::listener::TurnId;
@@ -265,8 +267,10 @@ async fn run_inbound(
     let mut run = FlowRun::new(flow.clone(), vars);
     let mut shop = shared.shop.subscribe();
     let mut shop_open = true;
-    let (knowledge, today) = shop.borrow_and_update().clone();
-    run.set_knowledge(knowledge, today);
+    let (mut base, today) = shop.borrow_and_update().clone();
+    run.set_knowledge(base.clone(), today);
+    // Records the merchant's system gave this call, laid over each new shop snapshot.
+    let mut fetched = ShopData::default();
     let media_timeout = Duration::from_secs(shared.config.server.rtp.media_timeout_s);
     let settings = CallSettings {
         language: flow.language.clone(),
@@ -332,6 +336,8 @@ async fn run_inbound(
     let mut speaking: Option<Speaking> = None;
     // A change to the shop the assistant asked for (cancel, return); its reply waits.
     let mut changing: Option<tokio::task::JoinHandle<bool>> = None;
+    // A lookup in the merchant's system; the greeting or turn that needs it waits.
+    let mut looking_up: Option<tokio::task::JoinHandle<Result<ShopData, ApiError>>> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -360,8 +366,9 @@ async fn run_inbound(
             }
             r = shop.changed(), if shop_open => match r {
                 Ok(()) => {
-                    let (knowledge, today) = shop.borrow_and_update().clone();
-                    call.set_knowledge(knowledge, today);
+                    let today;
+                    (base, today) = shop.borrow_and_update().clone();
+                    call.set_knowledge(shop::overlay(&base, &fetched), today);
                 }
                 // The feed is gone: the call keeps the shop it has.
                 Err(_) => shop_open = false,
@@ -373,6 +380,20 @@ async fn run_inbound(
                     shared.shop.changed();
                 }
                 call.shop_changed(Instant::now(), ok);
+            }
+            r = async { looking_up.as_mut().expect("guarded by is_some").await }, if looking_up.is_some() => {
+                looking_up = None;
+                let found = r.unwrap_or_else(|e| Err(ApiError::Unreachable {
+                    url: String::new(),
+                    detail: format!("lookup task: {e}"),
+                }));
+                let ok = found.is_ok();
+                if let Ok(found) = found {
+                    fetched.append(found);
+                    let today = shop.borrow().1;
+                    call.set_knowledge(shop::overlay(&base, &fetched), today);
+                }
+                call.looked_up(Instant::now(), ok);
             }
             r = async { final_decoding.as_mut().expect("guarded by is_some").1.result().await }, if final_decoding.is_some() => {
                 let (turn, _) = final_decoding.take().expect("guarded by is_some");
@@ -567,6 +588,12 @@ async fn run_inbound(
                         shop::change(&store, &action, today).await
                     }));
                 }
+                CallOutput::LookUp(lookup) => match &shared.merchant {
+                    Some(api) => {
+                        looking_up = Some(tokio::spawn(shop::look_up(api.clone(), lookup)))
+                    }
+                    None => call.looked_up(Instant::now(), false),
+                },
                 CallOutput::Recognise {
                     turn,
                     partial,

@@ -12,16 +12,17 @@ use rsipstack::transport::TransportLayer;
 use rsipstack::transport::udp::UdpConnection;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, MerchantSection, Overrides};
 use crate::media::prompt::PromptLibrary;
 use crate::runtime::asr::AsrPool;
 use crate::runtime::live::{CallCommand, LiveCalls};
 use crate::runtime::ports::PortPool;
 use crate::runtime::recorder::Recorders;
-use crate::runtime::shop::ShopFeed;
+use crate::runtime::shop::{self, ShopFeed};
 use crate::runtime::sip_socket::GuardedUdpSocket;
 use crate::runtime::sip_stream::GuardedTcpListener;
 use crate::runtime::{dispatch, prompts};
+use crate::shop::merchant::MerchantApi;
 use crate::sip::admission::{Admission, AdmissionLimits};
 use crate::sip::digest::DigestAuth;
 use crate::sip::registrar::Registrar;
@@ -54,6 +55,8 @@ pub struct Shared {
     pub tts: Arc<Tts>,
     /// What the shop assistant answers from (`converse` nodes).
     pub shop: ShopFeed,
+    /// The merchant's live order system, when `[merchant]` names one.
+    pub merchant: Option<Arc<MerchantApi>>,
 }
 
 pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
@@ -83,7 +86,8 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     if store.seed_demo_shop(jiff::Zoned::now().date()).await? {
         tracing::info!("loaded the demo shop into the new database (kefu shop list orders)");
     }
-    let shop = ShopFeed::start(store.clone()).await?;
+    let merchant = merchant_api(&config.server.merchant);
+    let shop = ShopFeed::start(store.clone(), shop::lookups(merchant.as_deref())).await?;
 
     let cancel = CancellationToken::new();
     let sip_addr = config.server.sip.listen;
@@ -143,6 +147,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         media_ip,
         metrics,
         shop,
+        merchant,
         registrar: Mutex::new(Registrar::default()),
         recorders: Recorders::start().context("starting the recording writer")?,
         // A per-process secret: nonces from before a restart get a fresh challenge.
@@ -241,4 +246,17 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// The merchant's API client, when `[merchant]` names an order or customer URL.
+pub fn merchant_api(merchant: &MerchantSection) -> Option<Arc<MerchantApi>> {
+    if merchant.order_url.is_none() && merchant.customer_url.is_none() {
+        return None;
+    }
+    tracing::info!(
+        orders = merchant.order_url.as_deref().unwrap_or("-"),
+        customers = merchant.customer_url.as_deref().unwrap_or("-"),
+        "orders not in the shop are looked up in the merchant's system"
+    );
+    Some(Arc::new(MerchantApi::new(merchant.clone())))
 }

@@ -8,32 +8,48 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use tokio::sync::{Notify, watch};
 
-use crate::dialogue::assistant::{Action, Knowledge, Turn};
+use crate::dialogue::assistant::{Action, Knowledge, Lookup, Lookups, Turn};
 use crate::dialogue::understand::intent::Classifier;
-use crate::shop::Shop;
+use crate::shop::merchant::{ApiError, MerchantApi};
+use crate::shop::{Shop, ShopData};
 use crate::store::Store;
 
-/// The shop in a data directory, kept fresh: reloaded when its revision moves.
+/// The shop in a data directory, kept fresh: reloaded when its revision moves, with what the
+/// merchant's live system said laid over it.
 pub struct LiveShop {
     store: Store,
     revision: i64,
     classifier: Arc<Classifier>,
-    pub knowledge: Knowledge,
+    merchant: Option<Arc<MerchantApi>>,
+    /// Records fetched from the merchant's system so far.
+    fetched: ShopData,
+    /// The database's shop alone.
+    base: Arc<Knowledge>,
+    pub knowledge: Arc<Knowledge>,
 }
 
 impl LiveShop {
     /// Opens (creating and seeding with the demo shop if new) the data directory's shop.
-    pub async fn open(data_dir: &Path, today: Date) -> anyhow::Result<LiveShop> {
+    pub async fn open(
+        data_dir: &Path,
+        today: Date,
+        merchant: Option<Arc<MerchantApi>>,
+    ) -> anyhow::Result<LiveShop> {
         let store = Store::open(data_dir).await?;
         store.seed_demo_shop(today).await?;
         let (revision, data) = store.load_shop().await?;
         let classifier = Arc::new(Classifier::shipped());
-        let knowledge = Knowledge::new(Arc::new(Shop::new(data)), classifier.clone());
+        let mut knowledge = Knowledge::new(Arc::new(Shop::new(data)), classifier.clone());
+        knowledge.lookups = lookups(merchant.as_deref());
+        let base = Arc::new(knowledge);
         Ok(LiveShop {
             store,
             revision,
             classifier,
-            knowledge,
+            merchant,
+            fetched: ShopData::default(),
+            knowledge: base.clone(),
+            base,
         })
     }
 
@@ -44,7 +60,21 @@ impl LiveShop {
         }
         let (revision, data) = self.store.load_shop().await?;
         self.revision = revision;
-        self.knowledge = Knowledge::new(Arc::new(Shop::new(data)), self.classifier.clone());
+        let mut knowledge = Knowledge::new(Arc::new(Shop::new(data)), self.classifier.clone());
+        knowledge.lookups = self.base.lookups;
+        self.base = Arc::new(knowledge);
+        self.knowledge = overlay(&self.base, &self.fetched);
+        Ok(())
+    }
+
+    /// Fetches what `lookup` names from the merchant's system and lays it over the shop.
+    pub async fn look_up(&mut self, lookup: Lookup) -> Result<(), ApiError> {
+        let Some(api) = self.merchant.clone() else {
+            return Ok(());
+        };
+        let found = look_up(api, lookup).await?;
+        self.fetched.append(found);
+        self.knowledge = overlay(&self.base, &self.fetched);
         Ok(())
     }
 
@@ -79,6 +109,52 @@ pub async fn change(store: &Store, action: &Action, today: Date) -> bool {
     done.is_ok()
 }
 
+/// What the assistant may ask the merchant's system for.
+pub fn lookups(merchant: Option<&MerchantApi>) -> Lookups {
+    merchant.map_or_else(Lookups::default, |api| Lookups {
+        orders: api.finds_orders(),
+        customers: api.finds_customers(),
+    })
+}
+
+/// Fetches a lookup's records on the blocking pool (the client is blocking); logged and
+/// counted when the merchant's system fails.
+pub async fn look_up(api: Arc<MerchantApi>, lookup: Lookup) -> Result<ShopData, ApiError> {
+    let started = std::time::Instant::now();
+    let fetched = tokio::task::spawn_blocking(move || {
+        let mut found = ShopData::default();
+        if let Some(phone) = &lookup.phone {
+            found.append(api.customer(phone)?.unwrap_or_default());
+        }
+        for number in &lookup.orders {
+            found.append(api.order(number)?.unwrap_or_default());
+        }
+        Ok(found)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(ApiError::Unreachable {
+            url: String::new(),
+            detail: format!("lookup task: {e}"),
+        })
+    });
+    metrics::histogram!("kefu_merchant_lookup_seconds").record(started.elapsed().as_secs_f64());
+    if let Err(e) = &fetched {
+        metrics::counter!("kefu_merchant_lookup_failures_total").increment(1);
+        tracing::warn!(error = %e, "merchant lookup failed");
+    }
+    fetched
+}
+
+/// `base` with the records fetched so far laid over it.
+pub fn overlay(base: &Arc<Knowledge>, fetched: &ShopData) -> Arc<Knowledge> {
+    if fetched == &ShopData::default() {
+        base.clone()
+    } else {
+        Arc::new(base.with_records(fetched))
+    }
+}
+
 /// What a call's assistant answers from: the shop's knowledge and the day it is.
 pub type Grounds = (Arc<Knowledge>, Date);
 
@@ -95,15 +171,17 @@ pub struct ShopFeed {
 
 impl ShopFeed {
     /// Loads the shop from `store` and keeps it fresh in a background task.
-    pub async fn start(store: Store) -> anyhow::Result<ShopFeed> {
+    pub async fn start(store: Store, lookups: Lookups) -> anyhow::Result<ShopFeed> {
         let classifier = Arc::new(Classifier::shipped());
         let (mut revision, data) = store.load_shop().await?;
         let mut today = jiff::Zoned::now().date();
-        let knowledge = Arc::new(Knowledge::new(
-            Arc::new(Shop::new(data)),
-            classifier.clone(),
-        ));
-        let (tx, grounds) = watch::channel((knowledge, today));
+        let knowledge = move |data| {
+            let mut k = Knowledge::new(Arc::new(Shop::new(data)), classifier.clone());
+            k.lookups = lookups;
+            Arc::new(k)
+        };
+        let first = knowledge(data);
+        let (tx, grounds) = watch::channel((first, today));
         let poke = Arc::new(Notify::new());
         let woken = poke.clone();
         tokio::spawn(async move {
@@ -130,10 +208,8 @@ impl ShopFeed {
                     Ok((r, data)) => {
                         revision = r;
                         today = day;
-                        let shop = Arc::new(Shop::new(data));
-                        let knowledge = Arc::new(Knowledge::new(shop, classifier.clone()));
                         tracing::info!(revision, "shop reloaded");
-                        let _ = tx.send((knowledge, today));
+                        let _ = tx.send((knowledge(data), today));
                     }
                     Err(e) => tracing::error!(error = %e, "shop reload failed; keeping the last"),
                 }

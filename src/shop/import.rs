@@ -185,16 +185,33 @@ impl Parsed {
 /// Reads `text` as records of `kind`, checking each on its own and against the others in the
 /// file (duplicates); see [`check_references`] for links to the rest of the shop.
 pub fn parse(kind: Kind, format: Format, text: &str) -> Parsed {
+    let rows = match format {
+        Format::Csv => csv_rows(kind, text),
+        Format::Json => json_rows(text),
+        Format::JsonLines => json_line_rows(text),
+    };
+    parse_rows(kind, rows)
+}
+
+/// Checks records that arrived as JSON values (a merchant's live API) the way [`parse`] checks
+/// a file's; a record's "line" is its position, from 1.
+pub fn parse_values(kind: Kind, values: Vec<Value>) -> Parsed {
+    parse_rows(
+        kind,
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Ok((i + 1, v)))
+            .collect(),
+    )
+}
+
+fn parse_rows(kind: Kind, rows: Vec<Row>) -> Parsed {
     let mut parsed = Parsed {
         kind,
         data: ShopData::default(),
         lines: Vec::new(),
         errors: Vec::new(),
-    };
-    let rows = match format {
-        Format::Csv => csv_rows(kind, text),
-        Format::Json => json_rows(text),
-        Format::JsonLines => json_line_rows(text),
     };
     let mut first_line_of: HashMap<String, usize> = HashMap::new();
     for row in rows {

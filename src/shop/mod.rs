@@ -9,6 +9,7 @@
 
 pub mod demo;
 pub mod import;
+pub mod merchant;
 pub mod records;
 
 use std::collections::HashMap;
@@ -30,6 +31,21 @@ pub struct ShopData {
     pub faq: Vec<FaqEntry>,
     pub promotions: Vec<Promotion>,
     pub collectibles: Vec<Collectible>,
+}
+
+impl ShopData {
+    /// Adds `other`'s records after these.
+    pub fn append(&mut self, other: ShopData) {
+        self.customers.extend(other.customers);
+        self.products.extend(other.products);
+        self.orders.extend(other.orders);
+        self.shipments.extend(other.shipments);
+        self.returns.extend(other.returns);
+        self.policies.extend(other.policies);
+        self.faq.extend(other.faq);
+        self.promotions.extend(other.promotions);
+        self.collectibles.extend(other.collectibles);
+    }
 }
 
 /// An indexed, read-only snapshot of a shop.
@@ -88,6 +104,29 @@ impl Shop {
 
     pub fn data(&self) -> &ShopData {
         &self.data
+    }
+
+    /// This shop with `live` records (a merchant API's answers) laid over it: a record with the
+    /// key of one already here replaces it, the rest are added. FAQ, policies and promotions
+    /// stay as they are, in the same order.
+    pub fn with_records(&self, live: &ShopData) -> Shop {
+        fn lay<T: Clone, K: PartialEq>(base: &mut Vec<T>, live: &[T], key: impl Fn(&T) -> K) {
+            for record in live {
+                match base.iter_mut().find(|b| key(b) == key(record)) {
+                    Some(old) => *old = record.clone(),
+                    None => base.push(record.clone()),
+                }
+            }
+        }
+        let mut data = self.data.clone();
+        lay(&mut data.customers, &live.customers, |c| c.id.clone());
+        lay(&mut data.products, &live.products, |p| p.sku.clone());
+        lay(&mut data.orders, &live.orders, |o| o.number.clone());
+        lay(&mut data.shipments, &live.shipments, |s| {
+            s.order_number.clone()
+        });
+        lay(&mut data.returns, &live.returns, |r| r.rma.clone());
+        Shop::new(data)
     }
 
     pub fn customer(&self, id: &str) -> Option<&Customer> {
@@ -228,5 +267,27 @@ mod tests {
         assert!(shop.shipment("10023").is_some());
         assert_eq!(shop.collectible("art 0007").unwrap().asset_id, "ART-0007");
         assert!(shop.policy(Lang::Zh).is_some());
+    }
+
+    #[test]
+    fn live_records_replace_or_join_the_snapshot() {
+        let shop = Shop::new(demo::data(demo::ANCHOR));
+        let mut newer = shop.order("10023").unwrap().clone();
+        newer.status = OrderStatus::Delivered;
+        let mut extra = newer.clone();
+        extra.number = "88001".into();
+        let live = ShopData {
+            orders: vec![newer, extra],
+            ..ShopData::default()
+        };
+        let laid = shop.with_records(&live);
+        assert_eq!(laid.order("10023").unwrap().status, OrderStatus::Delivered);
+        assert!(laid.order("88001").is_some());
+        assert_eq!(laid.data().orders.len(), shop.data().orders.len() + 1);
+        assert_eq!(laid.faq(), shop.faq());
+        assert_eq!(
+            laid.orders_of("C001").count(),
+            shop.orders_of("C001").count() + 1
+        );
     }
 }

@@ -238,6 +238,17 @@ impl Conversation {
 
     /// Handles one caller turn.
     pub fn turn(&mut self, k: &Knowledge, said: &str, today: Date) -> Turn {
+        self.respond(k, said, today, false)
+    }
+
+    /// Handles a turn whose records the merchant's system could not give (see
+    /// [`Knowledge::lookup_for`]): what the caller wants is understood, then they hear an
+    /// apology and go to a person, who is told the order system did not answer.
+    pub fn turn_without_records(&mut self, k: &Knowledge, said: &str, today: Date) -> Turn {
+        self.respond(k, said, today, true)
+    }
+
+    fn respond(&mut self, k: &Knowledge, said: &str, today: Date, unreachable: bool) -> Turn {
         if said.chars().any(crate::dialogue::understand::text::is_cjk) {
             self.lang = Lang::Zh;
         } else if said.chars().any(|c| c.is_ascii_alphabetic()) {
@@ -259,7 +270,28 @@ impl Conversation {
         };
         let mut faq = None;
 
-        let reply = if feeling.abusive {
+        let reply = if unreachable {
+            if intent != Intent::Unknown {
+                self.topic = Some(intent);
+            }
+            if let Some(number) = &slots.order_number {
+                self.focus = Some(number.clone());
+            }
+            let mut reply = self.hand_over(
+                pick(
+                    self.lang,
+                    "I'm sorry, I can't reach our order system right now. I'm connecting you with a colleague who can look it up.",
+                    "抱歉，订单系统暂时无法访问。我现在为您转接同事帮您查询。",
+                ),
+                k,
+            );
+            for action in &mut reply.actions {
+                if let Action::Transfer { summary, .. } = action {
+                    summary.push_str(" The order system did not answer.");
+                }
+            }
+            reply
+        } else if feeling.abusive {
             self.topic.get_or_insert(Intent::Complaint);
             self.hand_over(
                 pick(

@@ -20,25 +20,78 @@ use serde::Serialize;
 
 use crate::dialogue::understand::faq::FaqIndex;
 use crate::dialogue::understand::intent::{Classifier, Intent, Scored};
-use crate::dialogue::understand::slots::Slots;
-use crate::shop::{Lang, Shop};
+use crate::dialogue::understand::slots::{self, Slots};
+use crate::shop::{Lang, Shop, ShopData, phone_key};
 
 pub use conversation::Conversation;
 
 /// What every conversation reads: the shop and the models built from it.
 pub struct Knowledge {
     pub shop: Arc<Shop>,
-    pub faq: FaqIndex,
+    pub faq: Arc<FaqIndex>,
     pub classifier: Arc<Classifier>,
+    /// What the driver can fetch from the merchant's live system.
+    pub lookups: Lookups,
+}
+
+/// What a driver can ask the merchant's live system (`shop::merchant`) for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lookups {
+    /// Orders by number.
+    pub orders: bool,
+    /// Customers, with their orders, by phone number.
+    pub customers: bool,
+}
+
+/// Records a driver should fetch (and lay over the shop with [`Knowledge::with_records`])
+/// before the turn or greeting that needs them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    pub orders: Vec<String>,
+    pub phone: Option<String>,
 }
 
 impl Knowledge {
     pub fn new(shop: Arc<Shop>, classifier: Arc<Classifier>) -> Knowledge {
         Knowledge {
-            faq: FaqIndex::build(shop.faq()),
+            faq: Arc::new(FaqIndex::build(shop.faq())),
             shop,
             classifier,
+            lookups: Lookups::default(),
         }
+    }
+
+    /// The same knowledge with records from the merchant's live system laid over the shop
+    /// (the FAQ index and classifier are shared, not rebuilt).
+    pub fn with_records(&self, live: &ShopData) -> Knowledge {
+        Knowledge {
+            shop: Arc::new(self.shop.with_records(live)),
+            faq: self.faq.clone(),
+            classifier: self.classifier.clone(),
+            lookups: self.lookups,
+        }
+    }
+
+    /// The caller to look up before greeting them: a number no local customer has.
+    pub fn lookup_caller(&self, caller: Option<&str>) -> Option<Lookup> {
+        let caller = caller?;
+        let known = self.shop.customer_by_phone(caller).is_some();
+        (self.lookups.customers && !known && phone_key(caller).len() >= 7).then(|| Lookup {
+            orders: Vec::new(),
+            phone: Some(caller.to_owned()),
+        })
+    }
+
+    /// The order a turn names that the local shop does not hold, to look up before the turn.
+    pub fn lookup_for(&self, said: &str) -> Option<Lookup> {
+        if !self.lookups.orders {
+            return None;
+        }
+        let number = slots::extract(said, &self.shop).order_number?;
+        self.shop.order(&number).is_none().then(|| Lookup {
+            orders: vec![number],
+            phone: None,
+        })
     }
 }
 
