@@ -147,14 +147,7 @@ fn merchant_api() -> String {
     use std::io::{BufRead, BufReader};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let records = r#"{
-        "customers": [{"id": "L9", "name": "Zoe", "phone": "+15559990000", "language": "en"}],
-        "orders": [{"number": "77001", "customer_id": "L9", "status": "shipped",
-                    "placed_at": "2026-11-02", "total": "25.00", "currency": "USD",
-                    "address": "1 Main St", "items": [{"sku": "KET-BLUE", "quantity": 1}]}],
-        "shipments": [{"order_number": "77001", "carrier": "UPS",
-                       "tracking_number": "1Z999", "status": "in_transit"}]
-    }"#;
+    let records = include_str!("data/merchant-77001.json");
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream.try_clone().unwrap());

@@ -699,17 +699,8 @@ cause = "flow.bye"
 
     /// What the merchant's system holds that the local shop does not.
     fn merchant_records() -> ShopData {
-        merchant::records(
-            r#"{
-            "customers": [{"id": "L9", "name": "Zoe", "phone": "+15559990000", "language": "en"}],
-            "orders": [{"number": "77001", "customer_id": "L9", "status": "shipped",
-                        "placed_at": "2026-11-02", "total": "25.00", "currency": "USD",
-                        "address": "1 Main St", "items": [{"sku": "KET-BLUE", "quantity": 1}]}],
-            "shipments": [{"order_number": "77001", "carrier": "UPS",
-                           "tracking_number": "1Z999", "status": "in_transit"}]
-        }"#,
-        )
-        .expect("valid records")
+        merchant::records(include_str!("../../tests/data/merchant-77001.json"))
+            .expect("valid records")
     }
 
     fn notes(actions: &[FlowAction], kind: &str) -> usize {

@@ -213,13 +213,8 @@ fn fill(template: &str, key: &str, value: &str) -> String {
 mod tests {
     use super::*;
 
-    const ORDER: &str = r#"{
-        "orders": [{"number": "77001", "customer_id": "c-live", "status": "shipped",
-                    "placed_at": "2026-11-02", "total": "25.00", "currency": "USD",
-                    "address": "1 Main St", "items": [{"sku": "KET-BLUE", "quantity": 1}]}],
-        "shipments": [{"order_number": "77001", "carrier": "UPS",
-                       "tracking_number": "1Z999", "status": "in_transit"}]
-    }"#;
+    /// What a merchant's system answers for order 77001 (shared with the chat test).
+    const ORDER: &str = include_str!("../../tests/data/merchant-77001.json");
 
     #[test]
     fn an_answer_is_checked_like_an_import_file() {
