@@ -1,7 +1,11 @@
 //! `kefu shop` and `kefu chat` through the built binary, against a real SQLite data directory.
 
+mod support;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
+
+use support::MerchantApi;
 
 fn kefu(dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
@@ -141,37 +145,6 @@ fn chat_is_scriptable_one_json_object_per_turn_and_changes_the_store() {
     assert_eq!(order["status"], "cancelled");
 }
 
-/// A merchant's order system on loopback: order 77001 and customer +15559990000 (Zoe) exist,
-/// everything else is 404.
-fn merchant_api() -> String {
-    use std::io::{BufRead, BufReader};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let records = include_str!("data/merchant-77001.json");
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let path = request.split(' ').nth(1).unwrap_or("");
-            let (status, body) = match path {
-                "/orders/77001" | "/customers?phone=%2B15559990000" => ("200 OK", records),
-                _ => ("404 Not Found", ""),
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
-}
-
 #[test]
 fn chat_looks_up_what_the_shop_lacks_in_the_merchants_system() {
     let dir = tempfile::tempdir().unwrap();
@@ -185,7 +158,12 @@ fn chat_looks_up_what_the_shop_lacks_in_the_merchants_system() {
         )
         .unwrap();
     };
-    write_config(&merchant_api());
+    let records = include_str!("data/merchant-77001.json");
+    let api = MerchantApi::start(&[
+        ("/orders/77001", records),
+        ("/customers?phone=%2B15559990000", records),
+    ]);
+    write_config(&api.url);
     let config_arg = config.to_str().unwrap();
     let (ok, out, err) = kefu(
         dir.path(),

@@ -7,7 +7,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Kefu, RtpPeer, newest_call, say_ulaw, sipp, speech_model, write_ulaw_wav};
+use support::{
+    Kefu, MerchantApi, RtpPeer, edited_config, newest_call, say_ulaw, sipp, speech_model,
+    write_ulaw_wav,
+};
 
 /// µ-law silence (0xFF is the code for 0).
 const SILENCE: [u8; 160] = [0xff; 160];
@@ -47,7 +50,24 @@ fn phone_wav(dir: &Path, name: &str, text: &str) -> String {
 #[test]
 fn a_caller_asks_where_their_order_is_and_hears_its_status() {
     let model = speech_model();
-    let kefu = Kefu::start_with(&["--model", &model.display().to_string()]);
+    // The caller's number (SIPp's +15551230000) is no customer of the local shop; the
+    // merchant's system knows it, and is asked before the greeting.
+    let caller = r#"{"customers": [{"id": "L7", "name": "Zoe", "phone": "+15551230000",
+                                   "language": "en"}]}"#;
+    let api = MerchantApi::start(&[("/customers?phone=%2B15551230000", caller)]);
+    let config = edited_config(|t| {
+        format!(
+            "{t}\n[merchant]\ncustomer_url = \"{}/customers?phone={{phone}}\"\norder_url = \"{}/orders/{{order}}\"\n",
+            api.url, api.url
+        )
+    });
+    let config_file = config.path().join("sip-config/kefu.toml");
+    let kefu = Kefu::start_with(&[
+        "--config",
+        &config_file.display().to_string(),
+        "--model",
+        &model.display().to_string(),
+    ]);
     let fixtures = tempfile::tempdir().expect("temp dir");
     let question = say_ulaw(
         fixtures.path(),
@@ -112,6 +132,21 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
     assert_eq!(path, ["greeting", "assistant"], "{record:#}");
     assert_eq!(record["end_cause"], "caller.hangup");
     assert_eq!(record["intents"], serde_json::json!(["order_status"]));
+    // Greeted by the name the merchant's system gave; order 10023 is the local shop's, so the
+    // only lookup was the caller's.
+    let spoken: Vec<String> = record["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "spoke")
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e["detail"].as_str()?).ok())
+        .filter_map(|d| Some(d["what"].as_str()?.to_owned()))
+        .collect();
+    assert!(
+        spoken.iter().any(|w| w.starts_with("Hello Zoe.")),
+        "{spoken:?}"
+    );
+    assert_eq!(api.asked(), ["/customers?phone=%2B15551230000"]);
 
     // What the caller heard, decoded here and read back by whisper.
     let wav = fixtures.path().join("heard.wav");

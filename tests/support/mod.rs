@@ -706,3 +706,55 @@ pub fn write_ulaw_wav(path: &Path, ulaw: &[u8]) {
     }
     w.finalize().expect("wav written");
 }
+
+/// A merchant's order system on loopback (`[merchant]` in kefu.toml): answers each path it is
+/// given with its JSON body, every other path with 404, and keeps the paths it was asked for.
+pub struct MerchantApi {
+    pub url: String,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl MerchantApi {
+    pub fn start(answers: &[(&str, &str)]) -> MerchantApi {
+        use std::io::{BufRead, BufReader};
+        let answers: Vec<(String, String)> = answers
+            .iter()
+            .map(|(p, b)| (p.to_string(), b.to_string()))
+            .collect();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = asked.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = request.split(' ').nth(1).unwrap_or("").to_owned();
+                log.lock().expect("log").push(path.clone());
+                let body = answers.iter().find(|(p, _)| *p == path).map(|(_, b)| b);
+                let status = if body.is_some() {
+                    "200 OK"
+                } else {
+                    "404 Not Found"
+                };
+                let body = body.map_or("", String::as_str);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        MerchantApi { url, asked }
+    }
+
+    /// The paths asked for so far.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().expect("log").clone()
+    }
+}
