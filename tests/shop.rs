@@ -5,7 +5,7 @@ mod support;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use support::MerchantApi;
+use support::HttpStub;
 
 fn kefu(dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
@@ -159,7 +159,7 @@ fn chat_looks_up_what_the_shop_lacks_in_the_merchants_system() {
         .unwrap();
     };
     let records = include_str!("data/merchant-77001.json");
-    let api = MerchantApi::start(&[
+    let api = HttpStub::start(&[
         ("/orders/77001", records),
         ("/customers?phone=%2B15559990000", records),
     ]);
@@ -220,4 +220,66 @@ fn chat_looks_up_what_the_shop_lacks_in_the_merchants_system() {
         "{turn}"
     );
     assert!(err.contains(&format!("{base}/orders/77001")), "{err}");
+}
+
+/// An OpenAI-compatible chat answer whose message is `content`.
+fn completion(content: &str) -> String {
+    serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+        .to_string()
+}
+
+#[test]
+fn chat_says_a_language_models_rephrasing_only_when_it_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kefu.toml");
+    let run = |content: Option<&str>| {
+        let answer = content.map(completion).unwrap_or_default();
+        let stub = HttpStub::start(&[("/v1/chat/completions", answer.as_str())]);
+        let base = match content {
+            Some(_) => format!("{}/v1", stub.url),
+            None => format!("{}/down", stub.url),
+        };
+        std::fs::write(
+            &config,
+            format!("[llm]\nurl = \"{base}\"\nmodel = \"qwen-small\"\ntimeout_ms = 2000\n"),
+        )
+        .unwrap();
+        let (ok, out, err) = kefu(
+            dir.path(),
+            &["chat", "--config", config.to_str().unwrap()],
+            "where is my order\nit's 10023\n",
+        );
+        assert!(ok, "{err}");
+        (out, err, stub.requests())
+    };
+
+    let (out, err, requests) = run(Some("Good news: order 10023 is on its way with UPS."));
+    let replies: Vec<&str> = out.lines().collect();
+    // A question waiting for an answer keeps its words: the model is asked once.
+    assert!(replies[0].contains("order number"), "{out}");
+    assert_eq!(
+        replies[1], "Good news: order 10023 is on its way with UPS.",
+        "{err}"
+    );
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let body: serde_json::Value = serde_json::from_str(&requests[0].1).unwrap();
+    assert_eq!(body["model"], "qwen-small");
+    assert!(
+        body["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("10023"),
+        "{body}"
+    );
+
+    // A rephrasing that invents a carrier, and a model that is not there: the reply as written.
+    let (plain, _, _) = run(None);
+    let plain = plain.lines().nth(1).unwrap().to_owned();
+    assert!(plain.contains("10023") && plain.contains("UPS"), "{plain}");
+    let (out, err, _) = run(Some("Order 10023 is on its way with FedEx."));
+    assert_eq!(out.lines().nth(1).unwrap(), plain);
+    assert!(
+        err.contains("rephrasing rejected") && err.contains("fedex"),
+        "{err}"
+    );
 }

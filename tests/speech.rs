@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::{
-    Kefu, MerchantApi, RtpPeer, edited_config, newest_call, say_ulaw, sipp, speech_model,
+    HttpStub, Kefu, RtpPeer, edited_config, newest_call, say_ulaw, sipp, speech_model,
     write_ulaw_wav,
 };
 
@@ -44,36 +44,32 @@ fn phone_wav(dir: &Path, name: &str, text: &str) -> String {
     wav.display().to_string()
 }
 
-/// End to end by voice: a caller (flite's slt voice, 8 kHz µ-law; kefu speaks with rms) asks
-/// the hotline's assistant where their order is, with its number; kefu's spoken answer, read
-/// back by whisper, has the order's status, and the call record has the turn.
-#[test]
-fn a_caller_asks_where_their_order_is_and_hears_its_status() {
-    let model = speech_model();
-    // The caller's number (SIPp's +15551230000) is no customer of the local shop; the
-    // merchant's system knows it, and is asked before the greeting.
-    let caller = r#"{"customers": [{"id": "L7", "name": "Zoe", "phone": "+15551230000",
-                                   "language": "en"}]}"#;
-    let api = MerchantApi::start(&[("/customers?phone=%2B15551230000", caller)]);
-    let config = edited_config(|t| {
-        format!(
-            "{t}\n[merchant]\ncustomer_url = \"{}/customers?phone={{phone}}\"\norder_url = \"{}/orders/{{order}}\"\n",
-            api.url, api.url
-        )
-    });
-    let config_file = config.path().join("sip-config/kefu.toml");
+/// kefu with the repository's configuration, `extra` appended to its kefu.toml, and the test
+/// speech model. Keep the folder alive as long as kefu runs.
+fn kefu_with(extra: &str) -> (Kefu, tempfile::TempDir) {
+    let config = edited_config(|t| format!("{t}\n{extra}"));
     let kefu = Kefu::start_with(&[
         "--config",
-        &config_file.display().to_string(),
+        &config
+            .path()
+            .join("sip-config/kefu.toml")
+            .display()
+            .to_string(),
         "--model",
-        &model.display().to_string(),
+        &speech_model().display().to_string(),
     ]);
+    (kefu, config)
+}
+
+/// Calls the hotline from SIPp's +15551230000 and says `question` (flite's slt voice, 8 kHz
+/// µ-law) over the assistant's greeting, then listens. Returns the call's record, its
+/// assistant turns, and what the caller heard, read back by whisper.
+fn ask_by_voice(
+    kefu: &Kefu,
+    question: &str,
+) -> (serde_json::Value, Vec<serde_json::Value>, String) {
     let fixtures = tempfile::tempdir().expect("temp dir");
-    let question = say_ulaw(
-        fixtures.path(),
-        "slt",
-        "Where is my order? The number is one zero zero two three.",
-    );
+    let question = say_ulaw(fixtures.path(), "slt", question);
     let mut peer = RtpPeer::bind();
     let port = peer.port().to_string();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -87,7 +83,7 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
             ];
             let hold = ["-d", "36000"];
             done_tx
-                .send(sipp(&kefu, "uac_call.xml", &keys, &hold))
+                .send(sipp(kefu, "uac_call.xml", &keys, &hold))
                 .expect("main thread waits");
         });
         assert!(
@@ -105,7 +101,7 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
             .expect("sipp finishes");
         assert!(ok, "sipp failed:\n{out}\n{}", kefu.log_text());
     });
-    let record = newest_call(&kefu);
+    let record = newest_call(kefu);
     let turns: Vec<serde_json::Value> = record["events"]
         .as_array()
         .expect("events")
@@ -113,6 +109,61 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
         .filter(|e| e["kind"] == "turn")
         .map(|e| serde_json::from_str(e["detail"].as_str().expect("detail")).expect("json"))
         .collect();
+
+    let wav = fixtures.path().join("heard.wav");
+    let ulaw: Vec<u8> = peer
+        .received
+        .iter()
+        .filter(|p| p.payload_type == 0)
+        .flat_map(|p| p.payload.iter().copied())
+        .collect();
+    write_ulaw_wav(&wav, &ulaw);
+    let out = kefu_cli(&[
+        "transcribe",
+        "--model",
+        &speech_model().display().to_string(),
+        "--json",
+        &wav.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let heard: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let heard = heard["text"].as_str().expect("text").to_lowercase();
+    (record, turns, heard)
+}
+
+/// The details of a record's events of `kind`.
+fn event_details(record: &serde_json::Value, kind: &str) -> Vec<String> {
+    record["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .filter_map(|e| Some(e["detail"].as_str()?.to_owned()))
+        .collect()
+}
+
+/// End to end by voice: a caller asks the hotline's assistant where their order is, with its
+/// number; kefu's spoken answer (rms voice), read back by whisper, has the order's status,
+/// and the call record has the turn.
+#[test]
+fn a_caller_asks_where_their_order_is_and_hears_its_status() {
+    // The caller's number (SIPp's +15551230000) is no customer of the local shop; the
+    // merchant's system knows it, and is asked before the greeting.
+    let caller = r#"{"customers": [{"id": "L7", "name": "Zoe", "phone": "+15551230000",
+                                   "language": "en"}]}"#;
+    let api = HttpStub::start(&[("/customers?phone=%2B15551230000", caller)]);
+    let (kefu, _config) = kefu_with(&format!(
+        "[merchant]\ncustomer_url = \"{0}/customers?phone={{phone}}\"\norder_url = \"{0}/orders/{{order}}\"\n",
+        api.url
+    ));
+    let (record, turns, text) = ask_by_voice(
+        &kefu,
+        "Where is my order? The number is one zero zero two three.",
+    );
     let [turn] = &turns[..] else {
         panic!(
             "one turn with the assistant: {record:#}\n{}",
@@ -134,12 +185,9 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
     assert_eq!(record["intents"], serde_json::json!(["order_status"]));
     // Greeted by the name the merchant's system gave; order 10023 is the local shop's, so the
     // only lookup was the caller's.
-    let spoken: Vec<String> = record["events"]
-        .as_array()
-        .expect("events")
+    let spoken: Vec<String> = event_details(&record, "spoke")
         .iter()
-        .filter(|e| e["kind"] == "spoke")
-        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e["detail"].as_str()?).ok())
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
         .filter_map(|d| Some(d["what"].as_str()?.to_owned()))
         .collect();
     assert!(
@@ -148,29 +196,6 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
     );
     assert_eq!(api.asked(), ["/customers?phone=%2B15551230000"]);
 
-    // What the caller heard, decoded here and read back by whisper.
-    let wav = fixtures.path().join("heard.wav");
-    let ulaw: Vec<u8> = peer
-        .received
-        .iter()
-        .filter(|p| p.payload_type == 0)
-        .flat_map(|p| p.payload.iter().copied())
-        .collect();
-    write_ulaw_wav(&wav, &ulaw);
-    let out = kefu_cli(&[
-        "transcribe",
-        "--model",
-        &model.display().to_string(),
-        "--json",
-        &wav.display().to_string(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let heard: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let text = heard["text"].as_str().expect("text").to_lowercase();
     // "U P S" may come back as "UPS" or "U.P.S.".
     let letters: String = text.chars().filter(char::is_ascii_alphanumeric).collect();
     assert!(
@@ -189,6 +214,35 @@ fn a_caller_asks_where_their_order_is_and_hears_its_status() {
     assert_eq!(report["conversations"], 1, "{report:#}");
     assert_eq!(report["resolved"], 1, "{report:#}");
     assert_eq!(report["top_intents"][0][0], "order_status", "{report:#}");
+}
+
+/// With `[llm]`, the answer the caller hears is the model's rephrasing, once it passes the
+/// check against the assistant's own reply; the record keeps both.
+#[test]
+fn a_language_model_may_rephrase_the_answer_on_a_call() {
+    let phrased = "Good news: order 10023 has shipped, and UPS is bringing it to you.";
+    let answer = serde_json::json!({"choices": [{"message": {"content": phrased}}]}).to_string();
+    let llm = HttpStub::start(&[("/v1/chat/completions", answer.as_str())]);
+    let (kefu, _config) = kefu_with(&format!("[llm]\nurl = \"{}/v1\"\n", llm.url));
+    let (record, turns, text) = ask_by_voice(
+        &kefu,
+        "Where is my order? The number is one zero zero two three.",
+    );
+    let [turn] = &turns[..] else {
+        panic!("one turn: {record:#}\n{}", kefu.log_text());
+    };
+    assert!(
+        turn["reply"].as_str().expect("reply").contains("shipped"),
+        "{turn:#}"
+    );
+    assert_eq!(event_details(&record, "phrased"), [phrased], "{record:#}");
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].1.contains("10023"), "{requests:?}");
+    assert!(
+        text.contains("good news") && text.contains("shipped"),
+        "the caller heard {text:?}"
+    );
 }
 
 #[test]

@@ -91,6 +91,8 @@ pub enum CallOutput {
     /// Fetch these records from the merchant's system and lay them over the call's knowledge
     /// (`set_knowledge`), then answer with [`Call::looked_up`].
     LookUp(assistant::Lookup),
+    /// Have the language model rephrase this reply, then answer with [`Call::phrased`].
+    Phrase(assistant::phrasing::PhraseRequest),
     /// End the agent leg (BYE to the agent).
     DropAgent,
     /// End the call with this stable end cause (BYE to the caller).
@@ -393,6 +395,12 @@ impl Call {
     /// The runtime fetched (or failed to fetch) the records of the last `LookUp`.
     pub fn looked_up(&mut self, now: Instant, ok: bool) {
         self.flow.handle(now, FlowEvent::LookedUp { ok });
+        self.drain_flow(now);
+    }
+
+    /// The language model's rephrasing of the last `Phrase`, or `None` to say it as written.
+    pub fn phrased(&mut self, now: Instant, text: Option<String>) {
+        self.flow.handle(now, FlowEvent::Phrased { text });
         self.drain_flow(now);
     }
 
@@ -998,6 +1006,9 @@ impl Call {
                     self.outputs.push_back(CallOutput::ChangeShop(change));
                 }
                 FlowAction::LookUp(lookup) => self.outputs.push_back(CallOutput::LookUp(lookup)),
+                FlowAction::Phrase(request) => {
+                    self.outputs.push_back(CallOutput::Phrase(request));
+                }
                 FlowAction::Hangup { cause } => self.hang_up(&cause),
             }
         }

@@ -5,7 +5,7 @@
 //! assistant decides (a cancelled order, a new return) in that database like a call would, and
 //! reloads the shop when another process imports into it, so FAQ changes reach the next turn.
 //! With a `[merchant]` section in kefu.toml it looks orders and the caller up in the
-//! merchant's live system as a call does.
+//! merchant's live system as a call does, and with `[llm]` has plain answers rephrased.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ use serde_json::json;
 
 use super::print_line;
 use crate::config::Config;
-use crate::dialogue::assistant::{Conversation, Turn};
+use crate::dialogue::assistant::{Conversation, Turn, phrasing};
+use crate::runtime::llm::{self, Llm};
 use crate::runtime::server::merchant_api;
 use crate::runtime::shop::LiveShop;
 use crate::shop::Lang;
@@ -42,9 +43,15 @@ pub struct ChatArgs {
 pub async fn run(args: ChatArgs, data_dir: &Path) -> anyhow::Result<()> {
     let today = jiff::Zoned::now().date();
     let config = Config::server_only(args.config.as_deref())?;
-    let mut shop = LiveShop::open(data_dir, today, merchant_api(&config.merchant))
-        .await
-        .context("opening the shop")?;
+    let llm = Llm::from_config(&config.llm);
+    let mut shop = LiveShop::open(
+        data_dir,
+        today,
+        merchant_api(&config.merchant),
+        llm.is_some(),
+    )
+    .await
+    .context("opening the shop")?;
     let lang = Lang::parse(&args.lang).unwrap_or(Lang::En);
     if let Some(lookup) = shop.knowledge.lookup_caller(args.from.as_deref())
         && let Err(e) = shop.look_up(lookup).await
@@ -80,6 +87,13 @@ pub async fn run(args: ChatArgs, data_dir: &Path) -> anyhow::Result<()> {
         let mut reply = turn.reply.clone();
         if !shop.apply(&turn, today).await {
             reply = conversation.action_failed();
+        } else if let Some(llm) = &llm
+            && let Some(request) = phrasing::request(&turn, said)
+        {
+            match llm::phrase(llm.clone(), request).await {
+                Ok(text) => reply = text,
+                Err(why) => eprintln!("kefu chat: reply said as written: {why}"),
+            }
         }
         if args.json {
             print_line(json!({

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 pub use dialplan::Dialplan;
 pub use flow::Flow;
-pub use server::{MerchantSection, ServerConfig};
+pub use server::{LlmSection, MerchantSection, ServerConfig};
 pub use voices::VoiceBook;
 
 use crate::speech::grammar::{GrammarError, GrammarSet};

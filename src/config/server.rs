@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub trunks: Vec<Trunk>,
     /// The merchant's live system, asked for orders and customers the local shop lacks.
     pub merchant: MerchantSection,
+    /// A language model that may rephrase the assistant's replies.
+    pub llm: LlmSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,6 +189,32 @@ impl Default for MerchantSection {
     }
 }
 
+/// An OpenAI-compatible chat endpoint (a local llama.cpp or vLLM server, or a hosted one) that
+/// rephrases the assistant's plain answers, checked against them (`dialogue::assistant::
+/// phrasing`). Off unless `url` is set; everything works without it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmSection {
+    /// Base URL, e.g. `http://127.0.0.1:8000/v1`; kefu POSTs to `<url>/chat/completions`.
+    pub url: Option<String>,
+    pub model: String,
+    /// The environment variable holding the API key (sent as a bearer token), if one is needed.
+    pub api_key_env: Option<String>,
+    /// Past this the caller hears the reply as the assistant wrote it.
+    pub timeout_ms: u64,
+}
+
+impl Default for LlmSection {
+    fn default() -> Self {
+        LlmSection {
+            url: None,
+            model: "default".into(),
+            api_key_env: None,
+            timeout_ms: 1500,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsSection {
@@ -272,6 +300,22 @@ impl ServerConfig {
                 "{}: [merchant] timeout_ms {} is out of range (100 to 10000)",
                 path.display(),
                 merchant.timeout_ms
+            )));
+        }
+        let llm = &config.llm;
+        if let Some(url) = &llm.url
+            && !url.starts_with("http")
+        {
+            return Err(ConfigError::Invalid(format!(
+                "{}: [llm] url {url:?} must be an http(s) URL",
+                path.display()
+            )));
+        }
+        if !(100..=10_000).contains(&llm.timeout_ms) {
+            return Err(ConfigError::Invalid(format!(
+                "{}: [llm] timeout_ms {} is out of range (100 to 10000)",
+                path.display(),
+                llm.timeout_ms
             )));
         }
         for q in &config.queues {

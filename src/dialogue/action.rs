@@ -37,6 +37,8 @@ pub enum FlowEvent {
     /// The last `LookUp` is answered (`ok`: the records, if the merchant has them, are in the
     /// knowledge given with `set_knowledge`) or failed (the merchant's system did not answer).
     LookedUp { ok: bool },
+    /// The last `Phrase` is answered: the words to say, or `None` for the reply as written.
+    Phrased { text: Option<String> },
     /// The instant from `poll_timeout()` has been reached.
     Tick,
 }
@@ -116,6 +118,8 @@ pub enum FlowAction {
     /// Fetch these records from the merchant's live system and lay them over the call's
     /// knowledge, then report `LookedUp`. The greeting or turn that needs them waits for it.
     LookUp(assistant::Lookup),
+    /// Have a language model rephrase this reply, then report `Phrased`; the reply waits.
+    Phrase(assistant::phrasing::PhraseRequest),
     /// End the call (stopping whatever plays or records). The flow is finished.
     Hangup { cause: EndCause },
 }

@@ -22,7 +22,7 @@ use jiff::civil::Date;
 
 use crate::config::flow::ConverseNode;
 use crate::dialogue::action::{Conversed, EndCause, FlowAction, FlowEvent};
-use crate::dialogue::assistant::{Action, Conversation, Knowledge, Outcome, Turn};
+use crate::dialogue::assistant::{Action, Conversation, Knowledge, Outcome, Turn, phrasing};
 use crate::dialogue::hearing;
 use crate::dialogue::step::{Cx, NodeStep, Step};
 use crate::shop::Lang;
@@ -30,9 +30,10 @@ use crate::shop::Lang;
 /// A pause that ends a number typed without `#`.
 const TYPING_PAUSE: Duration = Duration::from_secs(3);
 
-/// How long a lookup may take before the node stops waiting for the driver (whose own
-/// timeout, `[merchant] timeout_ms`, is at most 10 s) and treats it as failed.
-const LOOKUP_PATIENCE: Duration = Duration::from_secs(12);
+/// How long a lookup or a rephrasing may take before the node stops waiting for the driver
+/// (whose own timeouts, `[merchant]` and `[llm] timeout_ms`, are at most 10 s) and goes on
+/// without it.
+const DRIVER_PATIENCE: Duration = Duration::from_secs(12);
 
 /// The variable a driver sets to `off` when it cannot recognise speech: the node then goes to
 /// `on_failure` at once, as a caller could only press keys.
@@ -43,6 +44,9 @@ pub const NOTE_HANDOFF: &str = "handoff";
 
 /// The `Note` kind of a lookup the merchant's system did not answer.
 pub const NOTE_LOOKUP_FAILED: &str = "lookup_failed";
+
+/// The `Note` kind of a reply a language model rephrased; detail is what was said.
+pub const NOTE_PHRASED: &str = "phrased";
 
 /// The assistant's side of one call: what it knows (given by the driver) and the conversation.
 #[derive(Default)]
@@ -111,6 +115,8 @@ pub(crate) struct ConverseStep {
     waiting: Option<Turn>,
     /// What waits for the driver's `LookedUp`.
     looking_up: Option<AfterLookup>,
+    /// A reply that waits for the driver's `Phrased`.
+    phrasing: Option<Turn>,
     /// Where to go once the reply now playing has been said (a person, goodbye).
     after_reply: Option<Step>,
 }
@@ -124,6 +130,7 @@ impl ConverseStep {
             silences: 0,
             waiting: None,
             looking_up: None,
+            phrasing: None,
             after_reply: None,
         }
     }
@@ -162,16 +169,16 @@ impl ConverseStep {
         if let Some(lookup) = knowledge.lookup_for(said) {
             cx.stop_playback();
             cx.push(FlowAction::LookUp(lookup));
-            cx.set_timer(now, LOOKUP_PATIENCE);
+            cx.set_timer(now, DRIVER_PATIENCE);
             self.looking_up = Some(AfterLookup::Turn(said.to_owned()));
             return Step::Stay;
         }
-        self.answer(cx, said, true)
+        self.answer(now, cx, said, true)
     }
 
     /// Answers a turn; `records` is false when the merchant's system failed to give the
     /// records it needs.
-    fn answer(&mut self, cx: &mut Cx, said: &str, records: bool) -> Step {
+    fn answer(&mut self, now: Instant, cx: &mut Cx, said: &str, records: bool) -> Step {
         let (Some((knowledge, today)), Some(conversation)) =
             (cx.desk.knowledge.clone(), cx.desk.conversation.as_mut())
         else {
@@ -210,7 +217,36 @@ impl ConverseStep {
             self.waiting = Some(turn);
             return Step::Stay;
         }
+        if knowledge.phrasing
+            && let Some(request) = phrasing::request(&turn, said)
+        {
+            cx.stop_playback();
+            cx.push(FlowAction::Phrase(request));
+            cx.set_timer(now, DRIVER_PATIENCE);
+            self.phrasing = Some(turn);
+            return Step::Stay;
+        }
         self.speak(cx, turn.reply, turn.lang);
+        Step::Stay
+    }
+
+    /// A rephrased reply (or, without one, the reply as written) is said.
+    fn phrased(&mut self, cx: &mut Cx, text: Option<String>) -> Step {
+        cx.clear_timer();
+        let Some(turn) = self.phrasing.take() else {
+            return Step::Stay;
+        };
+        let text = match text {
+            Some(text) => {
+                cx.push(FlowAction::Note {
+                    kind: NOTE_PHRASED,
+                    detail: text.clone(),
+                });
+                text
+            }
+            None => turn.reply,
+        };
+        self.speak(cx, text, turn.lang);
         Step::Stay
     }
 
@@ -252,7 +288,10 @@ impl ConverseStep {
 
     fn silence(&mut self, now: Instant, cx: &mut Cx) -> Step {
         if self.looking_up.is_some() {
-            return self.looked_up(cx, false);
+            return self.looked_up(now, cx, false);
+        }
+        if self.phrasing.is_some() {
+            return self.phrased(cx, None);
         }
         if !self.typed.is_empty() {
             let typed = std::mem::take(&mut self.typed);
@@ -268,7 +307,7 @@ impl ConverseStep {
 
     /// The greeting or turn that waited for a lookup goes on. A failed caller lookup only
     /// costs the greeting its name; a failed order lookup is apologised for and handed over.
-    fn looked_up(&mut self, cx: &mut Cx, ok: bool) -> Step {
+    fn looked_up(&mut self, now: Instant, cx: &mut Cx, ok: bool) -> Step {
         cx.clear_timer();
         if !ok {
             cx.push(FlowAction::Note {
@@ -278,7 +317,7 @@ impl ConverseStep {
         }
         match self.looking_up.take() {
             Some(AfterLookup::Greeting) => self.greet(cx),
-            Some(AfterLookup::Turn(said)) => self.answer(cx, &said, ok),
+            Some(AfterLookup::Turn(said)) => self.answer(now, cx, &said, ok),
             None => Step::Stay,
         }
     }
@@ -321,7 +360,7 @@ impl NodeStep for ConverseStep {
         }
         if let Some(lookup) = knowledge.lookup_caller(cx.vars.get("caller").map(String::as_str)) {
             cx.push(FlowAction::LookUp(lookup));
-            cx.set_timer(now, LOOKUP_PATIENCE);
+            cx.set_timer(now, DRIVER_PATIENCE);
             self.looking_up = Some(AfterLookup::Greeting);
             return Step::Stay;
         }
@@ -343,7 +382,8 @@ impl NodeStep for ConverseStep {
                 self.key(now, cx, *key)
             }
             FlowEvent::Tick => self.silence(now, cx),
-            FlowEvent::LookedUp { ok } if self.looking_up.is_some() => self.looked_up(cx, *ok),
+            FlowEvent::LookedUp { ok } if self.looking_up.is_some() => self.looked_up(now, cx, *ok),
+            FlowEvent::Phrased { text } => self.phrased(cx, text.clone()),
             FlowEvent::SpeechStarted if self.after_reply.is_none() => {
                 cx.stop_playback();
                 cx.clear_timer();
@@ -352,7 +392,8 @@ impl NodeStep for ConverseStep {
             FlowEvent::Heard(heard)
                 if self.after_reply.is_none()
                     && self.waiting.is_none()
-                    && self.looking_up.is_none() =>
+                    && self.looking_up.is_none()
+                    && self.phrasing.is_none() =>
             {
                 if heard.text.trim().is_empty() {
                     if !cx.is_playing() {
@@ -394,9 +435,9 @@ impl NodeStep for ConverseStep {
 mod tests {
     use std::sync::Arc;
 
-    use super::{NOTE_HANDOFF, NOTE_LOOKUP_FAILED};
+    use super::{NOTE_HANDOFF, NOTE_LOOKUP_FAILED, NOTE_PHRASED};
     use crate::dialogue::FlowAction::{
-        self, ChangeShop, Conversed, LookUp, Say, StopListening, StopPlayback,
+        self, ChangeShop, Conversed, LookUp, Phrase, Say, StopListening, StopPlayback,
     };
     use crate::dialogue::assistant::{Action, Knowledge, Lookup, Lookups, Outcome};
     use crate::dialogue::testkit::{Sim, demo_knowledge, entered, hangup, listen};
@@ -798,6 +839,58 @@ cause = "flow.bye"
         sim.start();
         let out = sim.event(600, FlowEvent::LookedUp { ok: false });
         assert!(said(&out).0.starts_with("Hello."), "{out:?}");
+    }
+
+    #[test]
+    fn a_plain_answer_waits_for_its_rephrasing_and_falls_back_to_its_own_words() {
+        let phrased_call = || {
+            let mut sim = call(None);
+            let mut knowledge = demo_knowledge();
+            knowledge.phrasing = true;
+            sim.with_knowledge(knowledge);
+            sim.start();
+            sim
+        };
+        let mut sim = phrased_call();
+        let out = sim.heard(2000, "where is order 10023", None, 0.9);
+        let request = out
+            .iter()
+            .find_map(|a| match a {
+                Phrase(r) => Some(r.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("a Phrase: {out:?}"));
+        assert!(!out.iter().any(|a| matches!(a, Say { .. })), "{out:?}");
+        assert_eq!(turn_of(&out).turn.reply, request.reply);
+        let out = sim.event(
+            2600,
+            FlowEvent::Phrased {
+                text: Some("Good news: order 10023 is on its way.".into()),
+            },
+        );
+        assert_eq!(said(&out).0, "Good news: order 10023 is on its way.");
+        assert_eq!(notes(&out, NOTE_PHRASED), 1, "{out:?}");
+
+        // No rephrasing, or none in time: the reply as written.
+        for answer in [Some(None), None] {
+            let mut sim = phrased_call();
+            sim.heard(2000, "where is order 10023", None, 0.9);
+            let out = match answer {
+                Some(text) => sim.event(2600, FlowEvent::Phrased { text }),
+                None => sim
+                    .run_until(2000 + 12_000)
+                    .into_iter()
+                    .map(|(_, a)| a)
+                    .collect(),
+            };
+            assert_eq!(said(&out).0, request.reply, "{out:?}");
+            assert_eq!(notes(&out, NOTE_PHRASED), 0, "{out:?}");
+        }
+
+        // A question that waits for a number keeps its words.
+        let mut sim = phrased_call();
+        let out = sim.heard(2000, "where is my order", None, 0.9);
+        assert!(said(&out).0.contains("order number"), "{out:?}");
     }
 
     #[test]

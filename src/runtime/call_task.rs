@@ -19,6 +19,7 @@ use crate::media::codec::CodecKind;
 use crate::rtp::rtcp::NtpTimestamp;
 use crate::runtime::asr::{Decoding, Turn};
 use crate::runtime::live::{CallCommand, LiveEvent};
+use crate::runtime::llm;
 use crate::runtime::recorder::MessageWriter;
 use crate::runtime::server::Shared;
 use crate::runtime::shop;
@@ -338,6 +339,8 @@ async fn run_inbound(
     let mut changing: Option<tokio::task::JoinHandle<bool>> = None;
     // A lookup in the merchant's system; the greeting or turn that needs it waits.
     let mut looking_up: Option<tokio::task::JoinHandle<Result<ShopData, ApiError>>> = None;
+    // A reply being rephrased by the language model; the reply waits.
+    let mut phrasing: Option<tokio::task::JoinHandle<Result<String, String>>> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -394,6 +397,10 @@ async fn run_inbound(
                     call.set_knowledge(shop::overlay(&base, &fetched), today);
                 }
                 call.looked_up(Instant::now(), ok);
+            }
+            r = async { phrasing.as_mut().expect("guarded by is_some").await }, if phrasing.is_some() => {
+                phrasing = None;
+                call.phrased(Instant::now(), r.ok().and_then(Result::ok));
             }
             r = async { final_decoding.as_mut().expect("guarded by is_some").1.result().await }, if final_decoding.is_some() => {
                 let (turn, _) = final_decoding.take().expect("guarded by is_some");
@@ -593,6 +600,10 @@ async fn run_inbound(
                         looking_up = Some(tokio::spawn(shop::look_up(api.clone(), lookup)))
                     }
                     None => call.looked_up(Instant::now(), false),
+                },
+                CallOutput::Phrase(request) => match &shared.llm {
+                    Some(llm) => phrasing = Some(tokio::spawn(llm::phrase(llm.clone(), request))),
+                    None => call.phrased(Instant::now(), None),
                 },
                 CallOutput::Recognise {
                     turn,

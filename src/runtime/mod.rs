@@ -6,6 +6,7 @@ pub mod asr;
 pub mod call_task;
 pub mod dispatch;
 pub mod live;
+pub mod llm;
 pub mod logging;
 pub mod ports;
 pub mod prompts;

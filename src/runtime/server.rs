@@ -16,6 +16,7 @@ use crate::config::{Config, MerchantSection, Overrides};
 use crate::media::prompt::PromptLibrary;
 use crate::runtime::asr::AsrPool;
 use crate::runtime::live::{CallCommand, LiveCalls};
+use crate::runtime::llm::Llm;
 use crate::runtime::ports::PortPool;
 use crate::runtime::recorder::Recorders;
 use crate::runtime::shop::{self, ShopFeed};
@@ -57,6 +58,8 @@ pub struct Shared {
     pub shop: ShopFeed,
     /// The merchant's live order system, when `[merchant]` names one.
     pub merchant: Option<Arc<MerchantApi>>,
+    /// The language model that rephrases replies, when `[llm]` names one.
+    pub llm: Option<Arc<Llm>>,
 }
 
 pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
@@ -87,7 +90,13 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         tracing::info!("loaded the demo shop into the new database (kefu shop list orders)");
     }
     let merchant = merchant_api(&config.server.merchant);
-    let shop = ShopFeed::start(store.clone(), shop::lookups(merchant.as_deref())).await?;
+    let llm = Llm::from_config(&config.server.llm);
+    let shop = ShopFeed::start(
+        store.clone(),
+        shop::lookups(merchant.as_deref()),
+        llm.is_some(),
+    )
+    .await?;
 
     let cancel = CancellationToken::new();
     let sip_addr = config.server.sip.listen;
@@ -148,6 +157,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         metrics,
         shop,
         merchant,
+        llm,
         registrar: Mutex::new(Registrar::default()),
         recorders: Recorders::start().context("starting the recording writer")?,
         // A per-process secret: nonces from before a restart get a fresh challenge.

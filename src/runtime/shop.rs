@@ -34,6 +34,7 @@ impl LiveShop {
         data_dir: &Path,
         today: Date,
         merchant: Option<Arc<MerchantApi>>,
+        phrasing: bool,
     ) -> anyhow::Result<LiveShop> {
         let store = Store::open(data_dir).await?;
         store.seed_demo_shop(today).await?;
@@ -41,6 +42,7 @@ impl LiveShop {
         let classifier = Arc::new(Classifier::shipped());
         let mut knowledge = Knowledge::new(Arc::new(Shop::new(data)), classifier.clone());
         knowledge.lookups = lookups(merchant.as_deref());
+        knowledge.phrasing = phrasing;
         let base = Arc::new(knowledge);
         Ok(LiveShop {
             store,
@@ -62,6 +64,7 @@ impl LiveShop {
         self.revision = revision;
         let mut knowledge = Knowledge::new(Arc::new(Shop::new(data)), self.classifier.clone());
         knowledge.lookups = self.base.lookups;
+        knowledge.phrasing = self.base.phrasing;
         self.base = Arc::new(knowledge);
         self.knowledge = overlay(&self.base, &self.fetched);
         Ok(())
@@ -171,13 +174,14 @@ pub struct ShopFeed {
 
 impl ShopFeed {
     /// Loads the shop from `store` and keeps it fresh in a background task.
-    pub async fn start(store: Store, lookups: Lookups) -> anyhow::Result<ShopFeed> {
+    pub async fn start(store: Store, lookups: Lookups, phrasing: bool) -> anyhow::Result<ShopFeed> {
         let classifier = Arc::new(Classifier::shipped());
         let (mut revision, data) = store.load_shop().await?;
         let mut today = jiff::Zoned::now().date();
         let knowledge = move |data| {
             let mut k = Knowledge::new(Arc::new(Shop::new(data)), classifier.clone());
             k.lookups = lookups;
+            k.phrasing = phrasing;
             Arc::new(k)
         };
         let first = knowledge(data);

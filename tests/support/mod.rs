@@ -707,15 +707,16 @@ pub fn write_ulaw_wav(path: &Path, ulaw: &[u8]) {
     w.finalize().expect("wav written");
 }
 
-/// A merchant's order system on loopback (`[merchant]` in kefu.toml): answers each path it is
-/// given with its JSON body, every other path with 404, and keeps the paths it was asked for.
-pub struct MerchantApi {
+/// An HTTP service on loopback for kefu to call (a merchant's order system, a language
+/// model's chat endpoint): answers each path it is given with its JSON body, every other path
+/// with 404, and keeps what it was asked (path, request body).
+pub struct HttpStub {
     pub url: String,
-    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
-impl MerchantApi {
-    pub fn start(answers: &[(&str, &str)]) -> MerchantApi {
+impl HttpStub {
+    pub fn start(answers: &[(&str, &str)]) -> HttpStub {
         use std::io::{BufRead, BufReader};
         let answers: Vec<(String, String)> = answers
             .iter()
@@ -731,30 +732,42 @@ impl MerchantApi {
                 let mut request = String::new();
                 let _ = reader.read_line(&mut request);
                 let mut line = String::new();
+                let mut length = 0;
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
                     line.clear();
                 }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
                 let path = request.split(' ').nth(1).unwrap_or("").to_owned();
-                log.lock().expect("log").push(path.clone());
-                let body = answers.iter().find(|(p, _)| *p == path).map(|(_, b)| b);
-                let status = if body.is_some() {
+                let body = String::from_utf8_lossy(&body).into_owned();
+                log.lock().expect("log").push((path.clone(), body));
+                let answer = answers.iter().find(|(p, _)| *p == path).map(|(_, b)| b);
+                let status = if answer.is_some() {
                     "200 OK"
                 } else {
                     "404 Not Found"
                 };
-                let body = body.map_or("", String::as_str);
+                let answer = answer.map_or("", String::as_str);
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
                 );
             }
         });
-        MerchantApi { url, asked }
+        HttpStub { url, asked }
     }
 
     /// The paths asked for so far.
     pub fn asked(&self) -> Vec<String> {
+        self.requests().into_iter().map(|(path, _)| path).collect()
+    }
+
+    /// The requests so far: path and body.
+    pub fn requests(&self) -> Vec<(String, String)> {
         self.asked.lock().expect("log").clone()
     }
 }

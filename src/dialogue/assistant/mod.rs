@@ -10,6 +10,7 @@
 
 mod conversation;
 mod orders;
+pub mod phrasing;
 #[cfg(test)]
 mod tests;
 pub mod wording;
@@ -32,6 +33,8 @@ pub struct Knowledge {
     pub classifier: Arc<Classifier>,
     /// What the driver can fetch from the merchant's live system.
     pub lookups: Lookups,
+    /// The driver can have plain answers rephrased by a language model (`phrasing`).
+    pub phrasing: bool,
 }
 
 /// What a driver can ask the merchant's live system (`shop::merchant`) for.
@@ -58,6 +61,7 @@ impl Knowledge {
             shop,
             classifier,
             lookups: Lookups::default(),
+            phrasing: false,
         }
     }
 
@@ -69,6 +73,7 @@ impl Knowledge {
             faq: self.faq.clone(),
             classifier: self.classifier.clone(),
             lookups: self.lookups,
+            phrasing: self.phrasing,
         }
     }
 
