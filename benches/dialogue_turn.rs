@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench dialogue_turn`. Prints p50/p95/max over 2,000 turns of a mixed script
 //! (order questions, confirmations, FAQ questions in both languages, misses), then criterion's
-//! figures for the two heaviest kinds of turn.
+//! figures for the two heaviest kinds of turn, and for laying an order from the merchant's
+//! live system over the shop.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -161,6 +162,15 @@ fn turns(c: &mut Criterion) {
             let mut conversation = Conversation::new(&k, Lang::Zh, None);
             black_box(conversation.turn(&k, "发票怎么开", today))
         })
+    });
+    // With `[merchant]`: what a call pays, besides the HTTP request, for an order the shop lacks.
+    let live = kefu::shop::merchant::records(include_str!("../tests/data/merchant-77001.json"))
+        .expect("valid records");
+    c.bench_function("merchant order: find the lookup a turn needs", |b| {
+        b.iter(|| black_box(k.lookup_for("where is my order 77001")))
+    });
+    c.bench_function("merchant order: lay it over the shop", |b| {
+        b.iter(|| black_box(k.with_records(&live)))
     });
 }
 

@@ -7,10 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{
-    HttpStub, Kefu, RtpPeer, edited_config, newest_call, say_ulaw, sipp, speech_model,
-    write_ulaw_wav,
-};
+use support::{HttpStub, Kefu, RtpPeer, edited_config, newest_call, say_ulaw, sipp, speech_model};
 
 /// µ-law silence (0xFF is the code for 0).
 const SILENCE: [u8; 160] = [0xff; 160];
@@ -110,29 +107,7 @@ fn ask_by_voice(
         .map(|e| serde_json::from_str(e["detail"].as_str().expect("detail")).expect("json"))
         .collect();
 
-    let wav = fixtures.path().join("heard.wav");
-    let ulaw: Vec<u8> = peer
-        .received
-        .iter()
-        .filter(|p| p.payload_type == 0)
-        .flat_map(|p| p.payload.iter().copied())
-        .collect();
-    write_ulaw_wav(&wav, &ulaw);
-    let out = kefu_cli(&[
-        "transcribe",
-        "--model",
-        &speech_model().display().to_string(),
-        "--json",
-        &wav.display().to_string(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let heard: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let heard = heard["text"].as_str().expect("text").to_lowercase();
-    (record, turns, heard)
+    (record, turns, peer.heard_text())
 }
 
 /// The details of a record's events of `kind`.

@@ -511,6 +511,34 @@ pub struct RtpPeer {
 }
 
 impl RtpPeer {
+    /// What kefu said to this peer (its PCMU packets), read back by whisper through
+    /// `kefu transcribe`, lower-cased.
+    pub fn heard_text(&self) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let wav = dir.path().join("heard.wav");
+        let ulaw: Vec<u8> = self
+            .received
+            .iter()
+            .filter(|p| p.payload_type == 0)
+            .flat_map(|p| p.payload.iter().copied())
+            .collect();
+        write_ulaw_wav(&wav, &ulaw);
+        let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+            .arg("transcribe")
+            .arg("--model")
+            .arg(speech_model())
+            .arg("--json")
+            .arg(&wav)
+            .output()
+            .expect("run kefu transcribe");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let heard: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        heard["text"].as_str().expect("text").to_lowercase()
+    }
     pub fn bind() -> RtpPeer {
         let (socket, rtcp) = loop {
             let socket = UdpSocket::bind("127.0.0.1:0").expect("bind rtp peer");
