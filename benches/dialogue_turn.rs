@@ -166,8 +166,10 @@ fn turns(c: &mut Criterion) {
     // With `[merchant]`: what a call pays, besides the HTTP request, for an order the shop lacks.
     let live = kefu::shop::merchant::records(include_str!("../tests/data/merchant-77001.json"))
         .expect("valid records");
+    let mut looking = k.with_records(&Default::default());
+    looking.lookups.orders = true;
     c.bench_function("merchant order: find the lookup a turn needs", |b| {
-        b.iter(|| black_box(k.lookup_for("where is my order 77001")))
+        b.iter(|| black_box(looking.lookup_for("where is my order 77001")))
     });
     c.bench_function("merchant order: lay it over the shop", |b| {
         b.iter(|| black_box(k.with_records(&live)))
