@@ -7,6 +7,12 @@
 //! (cancel, return) is asked of the driver first (`ChangeShop`); the reply waits for
 //! `ShopChanged`, and a refusal is answered with an apology and an offer of a person.
 //!
+//! With the merchant's live system (`[merchant]`), an order number the shop lacks, or a caller
+//! number no customer has, is looked up first (`LookUp`, answered by `LookedUp`); a system that
+//! does not answer gets the caller an apology and a person. With `[llm]`, a plain answer may be
+//! rephrased first (`Phrase`, answered by `Phrased`). The node never waits on the driver longer
+//! than `DRIVER_PATIENCE`, and what the caller says meanwhile is not taken as a new turn.
+//!
 //! Keys still work. While the assistant asks for an order number, digits type it (ended by `#`
 //! or a pause); otherwise a key in `keys` leaves for its node. A caller who stays silent after
 //! a reply is asked whether they are still there, `retries` times, then `on_failure`.
@@ -155,6 +161,11 @@ impl ConverseStep {
         let lang = conversation.lang();
         let text = line(conversation);
         self.speak(cx, text, lang);
+    }
+
+    /// Whether a change, a lookup or a rephrasing is under way.
+    fn waits_for_driver(&self) -> bool {
+        self.waiting.is_some() || self.looking_up.is_some() || self.phrasing.is_some()
     }
 
     /// One turn of the caller, spoken or typed: first the records it needs from the
@@ -378,7 +389,7 @@ impl NodeStep for ConverseStep {
                 }
                 Step::Stay
             }
-            FlowEvent::Digit(key) if self.after_reply.is_none() && self.looking_up.is_none() => {
+            FlowEvent::Digit(key) if self.after_reply.is_none() && !self.waits_for_driver() => {
                 self.key(now, cx, *key)
             }
             FlowEvent::Tick => self.silence(now, cx),
@@ -386,15 +397,13 @@ impl NodeStep for ConverseStep {
             FlowEvent::Phrased { text } => self.phrased(cx, text.clone()),
             FlowEvent::SpeechStarted if self.after_reply.is_none() => {
                 cx.stop_playback();
-                cx.clear_timer();
+                // The timer that bounds a wait on the driver runs on.
+                if !self.waits_for_driver() {
+                    cx.clear_timer();
+                }
                 Step::Stay
             }
-            FlowEvent::Heard(heard)
-                if self.after_reply.is_none()
-                    && self.waiting.is_none()
-                    && self.looking_up.is_none()
-                    && self.phrasing.is_none() =>
-            {
+            FlowEvent::Heard(heard) if self.after_reply.is_none() && !self.waits_for_driver() => {
                 if heard.text.trim().is_empty() {
                     if !cx.is_playing() {
                         cx.set_timer(now, self.node.timeout);
@@ -771,7 +780,9 @@ cause = "flow.bye"
             ]
         );
         // The caller waits in silence; what they say meanwhile is not a new turn.
+        sim.speech_started(8200);
         assert_eq!(sim.heard(8500, "hello?", None, 0.9), []);
+        assert!(sim.timeout_ms().is_some(), "the wait stays bounded");
         sim.with_knowledge(knowledge.with_records(&merchant_records()));
         let out = sim.event(9000, FlowEvent::LookedUp { ok: true });
         let (reply, interruptible, _) = said(&out);
