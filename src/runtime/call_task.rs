@@ -386,17 +386,14 @@ async fn run_inbound(
             }
             r = async { looking_up.as_mut().expect("guarded by is_some").await }, if looking_up.is_some() => {
                 looking_up = None;
-                let found = r.unwrap_or_else(|e| Err(ApiError::Unreachable {
-                    url: String::new(),
-                    detail: format!("lookup task: {e}"),
-                }));
-                let ok = found.is_ok();
-                if let Ok(found) = found {
-                    fetched.append(found);
+                // A failure is logged by the lookup; the call only needs to know.
+                let found = r.ok().and_then(Result::ok);
+                if let Some(found) = &found {
+                    fetched.lay_over(found);
                     let today = shop.borrow().1;
                     call.set_knowledge(shop::overlay(&base, &fetched), today);
                 }
-                call.looked_up(Instant::now(), ok);
+                call.looked_up(Instant::now(), found.is_some());
             }
             r = async { phrasing.as_mut().expect("guarded by is_some").await }, if phrasing.is_some() => {
                 phrasing = None;

@@ -40,10 +40,7 @@ impl LiveShop {
         store.seed_demo_shop(today).await?;
         let (revision, data) = store.load_shop().await?;
         let classifier = Arc::new(Classifier::shipped());
-        let mut knowledge = Knowledge::new(Arc::new(Shop::new(data)), classifier.clone());
-        knowledge.lookups = lookups(merchant.as_deref());
-        knowledge.phrasing = phrasing;
-        let base = Arc::new(knowledge);
+        let base = knowledge(data, &classifier, lookups(merchant.as_deref()), phrasing);
         Ok(LiveShop {
             store,
             revision,
@@ -62,10 +59,8 @@ impl LiveShop {
         }
         let (revision, data) = self.store.load_shop().await?;
         self.revision = revision;
-        let mut knowledge = Knowledge::new(Arc::new(Shop::new(data)), self.classifier.clone());
-        knowledge.lookups = self.base.lookups;
-        knowledge.phrasing = self.base.phrasing;
-        self.base = Arc::new(knowledge);
+        let base = &self.base;
+        self.base = knowledge(data, &self.classifier, base.lookups, base.phrasing);
         self.knowledge = overlay(&self.base, &self.fetched);
         Ok(())
     }
@@ -76,7 +71,7 @@ impl LiveShop {
             return Ok(());
         };
         let found = look_up(api, lookup).await?;
-        self.fetched.append(found);
+        self.fetched.lay_over(&found);
         self.knowledge = overlay(&self.base, &self.fetched);
         Ok(())
     }
@@ -110,6 +105,19 @@ pub async fn change(store: &Store, action: &Action, today: Date) -> bool {
         tracing::warn!(error = %e, ?action, "shop change failed");
     }
     done.is_ok()
+}
+
+/// The knowledge of a shop's records, with what the driver can do for the assistant.
+fn knowledge(
+    data: ShopData,
+    classifier: &Arc<Classifier>,
+    lookups: Lookups,
+    phrasing: bool,
+) -> Arc<Knowledge> {
+    let mut knowledge = Knowledge::new(Arc::new(Shop::new(data)), classifier.clone());
+    knowledge.lookups = lookups;
+    knowledge.phrasing = phrasing;
+    Arc::new(knowledge)
 }
 
 /// What the assistant may ask the merchant's system for.
@@ -178,13 +186,7 @@ impl ShopFeed {
         let classifier = Arc::new(Classifier::shipped());
         let (mut revision, data) = store.load_shop().await?;
         let mut today = jiff::Zoned::now().date();
-        let knowledge = move |data| {
-            let mut k = Knowledge::new(Arc::new(Shop::new(data)), classifier.clone());
-            k.lookups = lookups;
-            k.phrasing = phrasing;
-            Arc::new(k)
-        };
-        let first = knowledge(data);
+        let first = knowledge(data, &classifier, lookups, phrasing);
         let (tx, grounds) = watch::channel((first, today));
         let poke = Arc::new(Notify::new());
         let woken = poke.clone();
@@ -213,7 +215,8 @@ impl ShopFeed {
                         revision = r;
                         today = day;
                         tracing::info!(revision, "shop reloaded");
-                        let _ = tx.send((knowledge(data), today));
+                        let knowledge = knowledge(data, &classifier, lookups, phrasing);
+                        let _ = tx.send((knowledge, today));
                     }
                     Err(e) => tracing::error!(error = %e, "shop reload failed; keeping the last"),
                 }

@@ -34,6 +34,27 @@ pub struct ShopData {
 }
 
 impl ShopData {
+    /// Lays `live` records (a merchant API's answers) over these: a customer, product, order,
+    /// shipment or return with the key of one already here replaces it, the rest are added.
+    /// FAQ, policies and promotions stay as they are, in the same order.
+    pub fn lay_over(&mut self, live: &ShopData) {
+        fn lay<T: Clone, K: PartialEq>(base: &mut Vec<T>, live: &[T], key: impl Fn(&T) -> K) {
+            for record in live {
+                match base.iter_mut().find(|b| key(b) == key(record)) {
+                    Some(old) => *old = record.clone(),
+                    None => base.push(record.clone()),
+                }
+            }
+        }
+        lay(&mut self.customers, &live.customers, |c| c.id.clone());
+        lay(&mut self.products, &live.products, |p| p.sku.clone());
+        lay(&mut self.orders, &live.orders, |o| o.number.clone());
+        lay(&mut self.shipments, &live.shipments, |s| {
+            s.order_number.clone()
+        });
+        lay(&mut self.returns, &live.returns, |r| r.rma.clone());
+    }
+
     /// Adds `other`'s records after these.
     pub fn append(&mut self, other: ShopData) {
         self.customers.extend(other.customers);
@@ -106,26 +127,11 @@ impl Shop {
         &self.data
     }
 
-    /// This shop with `live` records (a merchant API's answers) laid over it: a record with the
-    /// key of one already here replaces it, the rest are added. FAQ, policies and promotions
-    /// stay as they are, in the same order.
+    /// This shop with `live` records (a merchant API's answers) laid over it (see
+    /// [`ShopData::lay_over`]).
     pub fn with_records(&self, live: &ShopData) -> Shop {
-        fn lay<T: Clone, K: PartialEq>(base: &mut Vec<T>, live: &[T], key: impl Fn(&T) -> K) {
-            for record in live {
-                match base.iter_mut().find(|b| key(b) == key(record)) {
-                    Some(old) => *old = record.clone(),
-                    None => base.push(record.clone()),
-                }
-            }
-        }
         let mut data = self.data.clone();
-        lay(&mut data.customers, &live.customers, |c| c.id.clone());
-        lay(&mut data.products, &live.products, |p| p.sku.clone());
-        lay(&mut data.orders, &live.orders, |o| o.number.clone());
-        lay(&mut data.shipments, &live.shipments, |s| {
-            s.order_number.clone()
-        });
-        lay(&mut data.returns, &live.returns, |r| r.rma.clone());
+        data.lay_over(live);
         Shop::new(data)
     }
 
