@@ -17,7 +17,9 @@
 //! shop/ is the merchant's data (orders, shipments, returns, FAQ, collectibles; imports and the
 //! demo shop); dialogue/understand and dialogue/assistant answer a caller's turn from it, on a
 //! call through the flow's `converse` node (runtime/shop keeps every call's copy of the shop
-//! fresh, and makes the changes it decides), and by text in `kefu chat`.
+//! fresh, and makes the changes it decides; runtime/merchant asks the merchant's own order
+//! system for what the shop lacks; runtime/llm may rephrase a reply), and by text in
+//! `kefu chat`.
 //! ```
 //!
 //! ## Run loop and time model

@@ -161,7 +161,8 @@ impl Default for SpeechSection {
     }
 }
 
-/// The merchant's order system over HTTP JSON (see `shop::merchant`). Off unless a URL is set.
+/// The merchant's order system over HTTP JSON: the client is `runtime::merchant`, the answer's
+/// format `shop::merchant`. Off unless a URL is set.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MerchantSection {

@@ -8,6 +8,7 @@ pub mod dispatch;
 pub mod live;
 pub mod llm;
 pub mod logging;
+pub mod merchant;
 pub mod ports;
 pub mod prompts;
 pub mod recorder;

@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::dialogue::assistant::{Action, Knowledge, Lookup, Lookups, Turn};
 use crate::dialogue::understand::intent::Classifier;
-use crate::shop::merchant::{ApiError, MerchantApi};
+use crate::runtime::merchant::{ApiError, MerchantApi};
 use crate::shop::{Shop, ShopData};
 use crate::store::Store;
 

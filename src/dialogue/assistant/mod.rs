@@ -37,7 +37,7 @@ pub struct Knowledge {
     pub phrasing: bool,
 }
 
-/// What a driver can ask the merchant's live system (`shop::merchant`) for.
+/// What a driver can ask the merchant's live system (`runtime::merchant`) for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Lookups {
     /// Orders by number.
