@@ -104,7 +104,8 @@ pub fn check(request: &PhraseRequest, candidate: &str) -> Result<String, Rejecte
         return Err(Rejected::Markup);
     }
     let known = numbers(&request.reply);
-    if let Some(n) = numbers(text).into_iter().find(|n| !known.contains(n)) {
+    let said = numbers(text).into_iter().chain(number_words(text));
+    if let Some(n) = said.into_iter().find(|n| !known.contains(n)) {
         return Err(Rejected::Invented(n));
     }
     let reply = request.reply.to_lowercase();
@@ -139,6 +140,49 @@ fn numbers(text: &str) -> Vec<String> {
         found.push(run);
     }
     found
+}
+
+/// Numbers written as English words ("two days", "thirty"), as digit strings: a model must
+/// not add them either. Compounds ("twenty-four") come out as their parts, which no reply
+/// number matches, so they are refused rather than guessed at.
+fn number_words(text: &str) -> Vec<String> {
+    const WORDS: [(&str, u32); 28] = [
+        ("zero", 0),
+        ("one", 1),
+        ("two", 2),
+        ("three", 3),
+        ("four", 4),
+        ("five", 5),
+        ("six", 6),
+        ("seven", 7),
+        ("eight", 8),
+        ("nine", 9),
+        ("ten", 10),
+        ("eleven", 11),
+        ("twelve", 12),
+        ("thirteen", 13),
+        ("fourteen", 14),
+        ("fifteen", 15),
+        ("sixteen", 16),
+        ("seventeen", 17),
+        ("eighteen", 18),
+        ("nineteen", 19),
+        ("twenty", 20),
+        ("thirty", 30),
+        ("forty", 40),
+        ("fifty", 50),
+        ("sixty", 60),
+        ("seventy", 70),
+        ("eighty", 80),
+        ("ninety", 90),
+    ];
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter_map(|w| {
+            let w = w.to_ascii_lowercase();
+            WORDS.iter().find(|(name, _)| *name == w)
+        })
+        .map(|(_, n)| n.to_string())
+        .collect()
 }
 
 fn digit(c: char) -> Option<char> {
