@@ -35,7 +35,8 @@ pub struct ChatArgs {
     /// One JSON object per turn: {"reply", "intent", "slots", "actions", "sentiment"}.
     #[arg(long)]
     pub json: bool,
-    /// kefu.toml, for its `[merchant]` section (default: sip-config/kefu.toml if present).
+    /// kefu.toml, for its `[merchant]` and `[llm]` sections (default: sip-config/kefu.toml if
+    /// present).
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
