@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{HttpStub, Kefu, RtpPeer, edited_config, newest_call, say_ulaw, sipp, speech_model};
+use support::{
+    HttpStub, Kefu, RtpPeer, newest_call, say_ulaw, sipp, speech_model, start_configured,
+};
 
 /// µ-law silence (0xFF is the code for 0).
 const SILENCE: [u8; 160] = [0xff; 160];
@@ -44,18 +46,7 @@ fn phone_wav(dir: &Path, name: &str, text: &str) -> String {
 /// kefu with the repository's configuration, `extra` appended to its kefu.toml, and the test
 /// speech model. Keep the folder alive as long as kefu runs.
 fn kefu_with(extra: &str) -> (Kefu, tempfile::TempDir) {
-    let config = edited_config(|t| format!("{t}\n{extra}"));
-    let kefu = Kefu::start_with(&[
-        "--config",
-        &config
-            .path()
-            .join("sip-config/kefu.toml")
-            .display()
-            .to_string(),
-        "--model",
-        &speech_model().display().to_string(),
-    ]);
-    (kefu, config)
+    start_configured(|t| format!("{t}\n{extra}"), |_| {})
 }
 
 /// Calls the hotline from SIPp's +15551230000 and says `question` (flite's slt voice, 8 kHz

@@ -274,14 +274,20 @@ impl ServerConfig {
             reason: e.message().to_owned(),
         })?;
         config.rtp.port_range()?;
-        let speech = &config.speech;
-        if !(100..=10_000).contains(&speech.complete_silence_ms) {
-            return Err(ConfigError::Invalid(format!(
-                "{}: [speech] complete_silence_ms {} is out of range (100 to 10000)",
-                path.display(),
-                speech.complete_silence_ms
-            )));
-        }
+        let in_range = |field: &str, value: u64| {
+            if (100..=10_000).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid(format!(
+                    "{}: {field} {value} is out of range (100 to 10000)",
+                    path.display()
+                )))
+            }
+        };
+        in_range(
+            "[speech] complete_silence_ms",
+            config.speech.complete_silence_ms,
+        )?;
         let merchant = &config.merchant;
         for (field, url, key) in [
             ("order_url", &merchant.order_url, "{order}"),
@@ -296,13 +302,7 @@ impl ServerConfig {
                 )));
             }
         }
-        if !(100..=10_000).contains(&merchant.timeout_ms) {
-            return Err(ConfigError::Invalid(format!(
-                "{}: [merchant] timeout_ms {} is out of range (100 to 10000)",
-                path.display(),
-                merchant.timeout_ms
-            )));
-        }
+        in_range("[merchant] timeout_ms", merchant.timeout_ms)?;
         let llm = &config.llm;
         if let Some(url) = &llm.url
             && !url.starts_with("http")
@@ -312,13 +312,7 @@ impl ServerConfig {
                 path.display()
             )));
         }
-        if !(100..=10_000).contains(&llm.timeout_ms) {
-            return Err(ConfigError::Invalid(format!(
-                "{}: [llm] timeout_ms {} is out of range (100 to 10000)",
-                path.display(),
-                llm.timeout_ms
-            )));
-        }
+        in_range("[llm] timeout_ms", llm.timeout_ms)?;
         for q in &config.queues {
             for a in &q.agents {
                 if !config.agents.iter().any(|acc| &acc.name == a) {

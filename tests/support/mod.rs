@@ -302,13 +302,24 @@ pub fn edited_config(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     dir
 }
 
-/// The newest call's record once it has ended (`kefu calls list` then `show`).
 /// kefu with the repository's configuration (edited by `edit`), `flow` as the hotline flow and
 /// the test speech model. Keep the folder alive as long as kefu runs.
 pub fn start_with_flow(flow: &str, edit: impl Fn(&str) -> String) -> (Kefu, tempfile::TempDir) {
+    start_configured(edit, |dir| {
+        std::fs::write(dir.join("sip-config/flows/hotline.toml"), flow).expect("flow")
+    })
+}
+
+/// kefu with the repository's configuration, kefu.toml edited by `edit`, the copied folder
+/// then changed by `change`, and the test speech model. Keep the folder alive as long as kefu
+/// runs.
+pub fn start_configured(
+    edit: impl Fn(&str) -> String,
+    change: impl FnOnce(&Path),
+) -> (Kefu, tempfile::TempDir) {
     let model = speech_model();
     let config = edited_config(edit);
-    std::fs::write(config.path().join("sip-config/flows/hotline.toml"), flow).expect("flow");
+    change(config.path());
     let kefu = Kefu::start_with(&[
         "--config",
         &config
@@ -322,6 +333,7 @@ pub fn start_with_flow(flow: &str, edit: impl Fn(&str) -> String) -> (Kefu, temp
     (kefu, config)
 }
 
+/// The newest call's record once it has ended (`kefu calls list` then `show`).
 pub fn newest_call(kefu: &Kefu) -> serde_json::Value {
     let list = kefu.cli(&["calls", "list", "--json"]);
     assert!(
