@@ -181,6 +181,17 @@ fn main() {
         pct(&latencies, 95.0),
         latencies.last().copied().unwrap_or(f64::NAN)
     );
+    let mut endpoints: Vec<f64> = stages
+        .iter()
+        .filter_map(gap("speech_end_ms", "endpoint_ms"))
+        .collect();
+    endpoints.sort_by(f64::total_cmp);
+    let list = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
+    println!("each turn on the wire, sorted (ms): {}", list(&latencies));
+    println!(
+        "each turn's speech end → endpoint in kefu's record, sorted (ms): {}",
+        list(&endpoints)
+    );
     println!(
         "greeting: first RTP packet → first speech packet {} ms",
         greeting.map_or("-".into(), |g| format!("{g:.0}"))
