@@ -186,7 +186,12 @@ fn main() {
         .filter_map(gap("speech_end_ms", "endpoint_ms"))
         .collect();
     endpoints.sort_by(f64::total_cmp);
-    let list = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     println!("each turn on the wire, sorted (ms): {}", list(&latencies));
     println!(
         "each turn's speech end → endpoint in kefu's record, sorted (ms): {}",

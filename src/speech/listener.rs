@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::media::frame::Frame;
-use crate::speech::denoise::Denoiser;
+use crate::speech::denoise::{ASR_DENOISED_SHARE, Denoiser};
 use crate::speech::endpoint::{EndpointConfig, EndpointError, EndpointEvent, Endpointer};
 use crate::speech::vad::{VadConfig, VoiceDetector};
 
@@ -102,7 +102,8 @@ impl Listener {
             Some(denoiser) => {
                 let (clean, voice) = denoiser.process(frame);
                 let decision = self.vad.process_with_rnnoise(&clean, voice);
-                (clean, decision)
+                // VAD judges the denoised frame; whisper hears a blend (see ASR_DENOISED_SHARE).
+                (denoiser.blend(&clean, ASR_DENOISED_SHARE), decision)
             }
             None => (*frame, self.vad.process(frame)),
         };
