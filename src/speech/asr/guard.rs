@@ -23,11 +23,57 @@ pub(crate) fn cut_repetition(text: &str) -> Option<String> {
     first_round_end(text).map(|end| raw[..end].join(" "))
 }
 
-/// A number followed, after a sentence break, by a restart of itself ("208 309. 20.",
-/// "51308. 513."): whisper going round again after the answer, measured on spoken order
-/// numbers. Returns the text before the restart. A number said twice ("10023. 10023.") is cut
-/// to one as well; a digit group without a break before it is never cut.
+/// A number followed by a restart of itself: whisper going round again after the answer,
+/// measured on spoken order numbers. Returns the text before the restart. Two kinds:
+/// - after a sentence break ("208 309. 20.", "51308. 513."; "10023. 10023." is cut to one);
+/// - inside one run of digits, once an order number's worth ([`WHOLE_NUMBER`] digits) is in,
+///   a separate group that repeats its start: two digits or more ("91741 917", "0, 4, 4, 7,
+///   5, 0, 4, 4."), or one after a group of several ("8238747 8"). One lone digit after lone
+///   digits ("3 4 7 1 7 6 9 3") is not cut: a true number ends on its first digit one time
+///   in ten.
 pub(crate) fn cut_number_restart(text: &str) -> Option<String> {
+    sentence_restart(text).or_else(|| group_restart(text))
+}
+
+/// Digits a number must have before a group that repeats its start counts as a restart: the
+/// shortest order number.
+const WHOLE_NUMBER: usize = 5;
+
+/// The group kind of [`cut_number_restart`].
+fn group_restart(text: &str) -> Option<String> {
+    if !text
+        .chars()
+        .all(|c| c.is_ascii_digit() || c.is_whitespace() || ".,?!-".contains(c))
+    {
+        return None;
+    }
+    // Byte ranges of the digit groups.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for (i, c) in text.char_indices() {
+        match (c.is_ascii_digit(), groups.last_mut()) {
+            (true, Some((_, end))) if *end == i => *end = i + 1,
+            (true, _) => groups.push((i, i + 1)),
+            (false, _) => {}
+        }
+    }
+    let all: String = groups.iter().map(|&(s, e)| &text[s..e]).collect();
+    let mut head = 0;
+    for (i, &(start, end)) in groups.iter().enumerate() {
+        if i > 0 && head >= WHOLE_NUMBER {
+            let tail = &all[head..];
+            let (prev_start, prev_end) = groups[i - 1];
+            let telling = tail.len() >= 2 || prev_end - prev_start >= 2;
+            if telling && all[..head].starts_with(tail) {
+                return Some(text[..prev_end].trim().to_owned());
+            }
+        }
+        head += end - start;
+    }
+    None
+}
+
+/// The sentence kind of [`cut_number_restart`].
+fn sentence_restart(text: &str) -> Option<String> {
     let sentences: Vec<&str> = text
         .split_inclusive(['.', '?', '!'])
         .filter(|s| !s.trim().is_empty())
@@ -171,7 +217,20 @@ mod tests {
         assert_eq!(cut("51308. 513."), Some("51308.".to_owned()));
         assert_eq!(cut("10023. 10023."), Some("10023.".to_owned()));
         assert_eq!(cut("1 0 0 2 3"), None, "no break, no cut");
-        assert_eq!(cut("0933896 0."), None, "no break before the 0");
+        assert_eq!(cut("0933896 0."), Some("0933896".to_owned()));
+        assert_eq!(cut("91741 917"), Some("91741".to_owned()));
+        assert_eq!(
+            cut("0, 4, 4, 7, 5, 0, 4, 4."),
+            Some("0, 4, 4, 7, 5".to_owned())
+        );
+        assert_eq!(
+            cut("3 4 7 1 7 6 9 3"),
+            None,
+            "a lone digit after lone digits"
+        );
+        assert_eq!(cut("1234 1"), None, "under five digits before the group");
+        assert_eq!(cut("12345 678"), None, "not a restart");
+        assert_eq!(cut("order 12345 12"), None, "words are not a run of digits");
         assert_eq!(cut("456. 789."), None, "not a restart");
         assert_eq!(
             cut("4, 8, 4, 6, 1, 4"),

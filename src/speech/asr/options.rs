@@ -37,10 +37,11 @@ pub enum Window {
 }
 
 impl Default for Window {
-    /// The clip plus 2.6 s of padding. Measured on 188 Asterisk prompts through µ-law (tiny.en
-    /// q8_0, 1 thread): WER 9.5 % like a 768-position floor (8.7-9.5 %) at a quarter of its
-    /// decode time (a 3 s turn: 223 ms against 750 ms; the full window 2 s, 7.9 %). Short
-    /// windows loop without timestamps, so single-segment decodes keep them (see `ffi.rs`).
+    /// The clip plus 2.6 s of padding. Measured on 188 Asterisk prompts through µ-law in the
+    /// call pipeline (tiny.en q8_0, 1 thread): WER 9.52 %; 5.1 s of padding 8.75 % but 40 ms
+    /// more per short turn (a 1.4 s turn: 190 against 148 ms), which the voice-to-voice target
+    /// cannot spare; the full window 9.69 % at 1.3 s per turn. Short windows loop without
+    /// timestamps, so single-segment decodes keep them (see `ffi.rs`).
     fn default() -> Window {
         Window::Fit {
             floor: 0,
