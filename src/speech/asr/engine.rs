@@ -14,7 +14,7 @@ use std::time::Instant;
 use super::AsrError;
 use super::ffi::{self, CallParams, Context, RawSegment, State};
 use super::guard;
-use super::options::{DecodeOptions, Pass, SAMPLE_RATE, Window, plan};
+use super::options::{DecodeOptions, Pass, RETRY_WINDOW, SAMPLE_RATE, Window, plan};
 use crate::speech::models::ggml::{self, GgmlInfo};
 
 /// A loaded model.
@@ -94,7 +94,7 @@ pub struct Transcript {
     pub decode_ms: u32,
     /// The encoder window of the pass kept, positions (1500 = full).
     pub audio_ctx: u32,
-    /// Whether the small-window result was discarded and re-decoded with the full window.
+    /// Whether the small-window result was discarded and re-decoded with [`RETRY_WINDOW`].
     pub retried: bool,
 }
 
@@ -168,15 +168,19 @@ impl Decoder {
             let degenerate = guard::looks_degenerate(&text, n_tokens, first.max_tokens);
             // With a grammar the words are already confined to what the grammar allows: a loop
             // is the answer said over and over, so keep it once instead of paying for a
-            // full-window decode (seconds on a busy server, for a one-word answer).
+            // larger-window decode (most of a second on a busy server, for a one-word answer).
             if degenerate && opts.grammar.is_some() {
                 cut = guard::cut_repetition(&text);
             }
             if degenerate && cut.is_none() {
-                let full = plan(Window::Full, audio.len(), self.n_audio_ctx);
-                tracing::debug!(audio_ctx = first.audio_ctx, %text, "degenerate decode, retrying with the full window");
-                segments = self.run(&mut params, full)?;
-                kept = full;
+                let mut larger = plan(RETRY_WINDOW, audio.len(), self.n_audio_ctx);
+                if larger == first {
+                    // A long clip's window is past the floor already: only the full one is larger.
+                    larger = plan(Window::Full, audio.len(), self.n_audio_ctx);
+                }
+                tracing::debug!(audio_ctx = first.audio_ctx, %text, "degenerate decode, retrying with a larger window");
+                segments = self.run(&mut params, larger)?;
+                kept = larger;
                 retried = true;
             }
         }

@@ -1,6 +1,6 @@
 //! Signs that whisper looped instead of transcribing: a phrase repeated back to back, or a
 //! token count that hit the cap set for the clip's length. Used to re-decode a small-window
-//! result with the full window.
+//! result with a larger window.
 
 /// Whether a transcript of `n_tokens` text tokens looks like a decoding loop, given the token
 /// cap `max_tokens` of its pass (0 = no cap).
@@ -11,7 +11,7 @@ pub(crate) fn looks_degenerate(text: &str, n_tokens: usize, max_tokens: u32) -> 
 /// A word repeated four times in a row, a 2-word phrase three times, or a phrase of 3–8 words
 /// twice ("no, no, no" is speech; "press four for the previous message press four for the
 /// previous message" on a clip that says it once is a loop). A false alarm only costs a
-/// full-window re-decode.
+/// larger-window re-decode.
 pub(crate) fn repeats_a_phrase(text: &str) -> bool {
     first_round_end(text).is_some()
 }
